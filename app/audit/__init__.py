@@ -1,0 +1,1 @@
+"""Change events, the hash chain over them, and its verification."""

@@ -1,0 +1,1 @@
+"""Authentication: ES256 JWT signing keys, token issue/verification and caching."""

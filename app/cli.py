@@ -1,0 +1,187 @@
+"""The ``registry`` command line (SPEC §7), configured by ``REGISTRY_*`` variables."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.config import Settings, get_settings
+from app.db.engine import create_database
+from app.db.migrations import upgrade_to_head
+from app.errors import AppError
+
+T = TypeVar("T")
+
+cli = typer.Typer(help="Suspicious-account registry", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+org_cli = typer.Typer(help="Organisations", no_args_is_help=True)
+client_cli = typer.Typer(help="API clients", no_args_is_help=True)
+key_cli = typer.Typer(help="Token signing keys", no_args_is_help=True)
+cli.add_typer(org_cli, name="org")
+cli.add_typer(client_cli, name="client")
+cli.add_typer(key_cli, name="key")
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def emit(data: dict[str, Any], as_json: bool, title: str) -> None:
+    """Print one record as JSON or as a small table."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+def run_in_transaction(
+    work: Callable[[AsyncSession, Actor], Awaitable[T]], settings: Settings | None = None
+) -> T:
+    """Run ``work`` in one write transaction against the configured database."""
+
+    async def runner() -> T:
+        db = create_database(settings or get_settings())
+        try:
+            async with db.write_session() as session:
+                result = await work(session, Actor.command_line())
+                await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except AppError as exc:
+        err_console.print(f"[red]error:[/red] {exc.detail}")
+        for error in exc.errors or []:
+            err_console.print(f"  {'.'.join(map(str, error['loc']))}: {error['msg']}")
+        raise typer.Exit(code=1) from None
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to head (Alembic)."""
+    settings = get_settings()
+    upgrade_to_head(settings.database_url)
+    console.print("schema at head")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the API (migrates first unless --no-migrate)."""
+    import uvicorn
+
+    from app.logging_config import logging_config
+
+    settings = get_settings()
+    if migrate_first:
+        upgrade_to_head(settings.database_url)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        server_header=False,
+        access_log=False,
+        log_config=logging_config(settings.log_level),
+        timeout_graceful_shutdown=20,
+    )
+
+
+@cli.command()
+def demo(
+    db_file: Annotated[str, typer.Option(help="SQLite file, recreated")] = "registry-demo.db",
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="seed and print only")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fresh SQLite demo: organisations, clients, flags; prints tokens and curl examples."""
+    from app.demo import prepare_demo, print_demo
+
+    info = prepare_demo(db_file, host=host, port=port)
+    print_demo(info, as_json=as_json)
+    if not no_serve:
+        serve(host=host, port=port, workers=1, migrate_first=False)
+
+
+@org_cli.command("create")
+def org_create(
+    code: Annotated[str, typer.Option(help="upper-case code, e.g. VCB")],
+    name: Annotated[str, typer.Option(help="display name")],
+    kind: Annotated[str, typer.Option(help="bank|ewallet|telecom|police|regulator|auditor|operator")],
+    institution: Annotated[str | None, typer.Option(help="BIN or bank code; e-wallet code")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an organisation."""
+    from app.organisations.service import create_organisation, organisation_state
+
+    org = run_in_transaction(lambda s, a: create_organisation(
+        s, a, code=code, name=name, kind=kind, institution=institution))
+    emit(organisation_state(org), as_json, "organisation created")
+
+
+@org_cli.command("deactivate")
+def org_deactivate(code: str, as_json: JsonOption = False) -> None:
+    """Deactivate an organisation; its tokens stop working at once."""
+    from app.organisations.service import deactivate_organisation, organisation_state
+
+    org = run_in_transaction(lambda s, a: deactivate_organisation(s, a, code))
+    emit(organisation_state(org), as_json, "organisation deactivated")
+
+
+@client_cli.command("create")
+def client_create(
+    org: Annotated[str, typer.Option(help="organisation code")],
+    scopes: Annotated[str, typer.Option(help='space-separated, e.g. "lookup sync"')],
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API client; prints client_id and client_secret once."""
+    from app.organisations.service import create_client
+
+    client, secret = run_in_transaction(
+        lambda s, a: create_client(s, a, org_code=org, scopes=scopes))
+    emit({"client_id": client.client_id, "client_secret": secret, "org": org,
+          "scopes": client.scopes}, as_json, "client created (the secret is shown only once)")
+
+
+@client_cli.command("revoke")
+def client_revoke(client_id: str, as_json: JsonOption = False) -> None:
+    """Revoke a client; its tokens stop working at once."""
+    from app.organisations.service import revoke_client
+
+    client = run_in_transaction(lambda s, a: revoke_client(s, a, client_id))
+    emit({"client_id": client.client_id, "active": client.active}, as_json, "client revoked")
+
+
+@key_cli.command("rotate")
+def key_rotate(as_json: JsonOption = False) -> None:
+    """Start signing with a new key; the old one keeps verifying its unexpired tokens."""
+    from app.auth.keys import SigningKeys
+
+    settings = get_settings()
+    SigningKeys.load_or_create(settings.jwt_key_file)
+    kid = SigningKeys.rotate(settings.jwt_key_file)
+    emit({"kid": kid, "key_file": str(settings.jwt_key_file)}, as_json, "signing key rotated")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,41 @@
+"""Settings, read once from ``REGISTRY_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. The README lists each variable with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./registry.db"
+    jwt_key_file: Path = Path("./registry-jwt-key.pem")
+    # Fixed by contract: every token carries them, and verification demands them.
+    jwt_issuer: str = "urn:vn-fraud-registry"
+    jwt_audience: str = "urn:vn-fraud-registry:api"
+    token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    flag_ttl_days: int = Field(default=90, ge=1, le=3650)
+    dispute_days: int = Field(default=15, ge=1, le=365)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # How long the in-memory index may lag the database before lookups answer 503.
+    index_max_staleness_seconds: float = Field(default=1.0, gt=0)
+    index_poll_interval_seconds: float = Field(default=0.2, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    expiry_interval_seconds: float = Field(default=60.0, gt=0)
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

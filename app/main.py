@@ -1,0 +1,112 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.auth.keys import SigningKeys
+from app.config import Settings, get_settings
+from app.db.engine import create_database
+from app.db.migrations import schema_head
+from app.health.endpoints import router as health_router
+from app.oauth.endpoints import router as oauth_router
+from app.problems import Problem, install_problem_handlers
+from app.request_context import RequestContextMiddleware
+from app.runtime import Runtime
+from app.sync.mirror import RegistryMirror
+
+log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """\
+Registry of payment accounts, e-wallets and phone numbers suspected of online fraud in
+Vietnam. Banks check a payee before a transfer (`POST /v1/lookup`); police, banks and
+telecoms flag; holders' banks dispute; auditors verify every change.
+
+Authenticate with OAuth 2.0 client credentials at `POST /v1/oauth/token` and send the
+token as `Authorization: Bearer <token>`. Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; nothing touches the database until the lifespan starts."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(settings)
+        app.state.runtime = runtime
+        tasks = [asyncio.create_task(runtime.mirror.run(), name="mirror-poll")]
+        tasks.extend(background_tasks(runtime))
+        runtime.ready = True
+        try:
+            yield
+        finally:
+            runtime.ready = False
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.db.dispose()
+
+    app = FastAPI(
+        title="Suspicious-account registry",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for router in routers():
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+async def start_runtime(settings: Settings) -> Runtime:
+    db = create_database(settings)
+    keys = SigningKeys.load_or_create(settings.jwt_key_file)
+    mirror = RegistryMirror(
+        db,
+        poll_interval=settings.index_poll_interval_seconds,
+        max_staleness=settings.index_max_staleness_seconds,
+    )
+    await mirror.load()
+    return Runtime(settings=settings, db=db, keys=keys, mirror=mirror, schema_head=schema_head())
+
+
+def routers() -> list[Any]:
+    return [health_router, oauth_router]
+
+
+def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
+    return []
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    # FastAPI documents validation errors as its own JSON shape; ours are problem+json.
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "Request is not valid",
+                    "content": {"application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,19 @@
+"""Table models, one module per table; importing this package registers them all."""
+
+from app.models.change_event import ChangeEvent
+from app.models.client import Client
+from app.models.flag import Flag
+from app.models.idempotency_record import IdempotencyRecord
+from app.models.organisation import Organisation
+from app.models.registry_head import RegistryHead
+from app.models.subject import Subject
+
+__all__ = [
+    "ChangeEvent",
+    "Client",
+    "Flag",
+    "IdempotencyRecord",
+    "Organisation",
+    "RegistryHead",
+    "Subject",
+]

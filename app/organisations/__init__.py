@@ -1,0 +1,1 @@
+"""Organisations (banks, e-wallets, telecoms, police, ...) and their API clients."""

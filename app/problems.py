@@ -1,0 +1,103 @@
+"""RFC 9457 problem+json: the one shape of every error response."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import PROBLEM_BASE, AppError
+
+log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def problem(
+    status: int, type_slug: str, title: str, detail: str | None = None, *,
+    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + type_slug, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    # Echoing the rejected input back could leak or amplify it: name the field, not the value.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        for e in errors
+    ]
+
+
+async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, AppError)
+    return problem(exc.status, exc.type_slug, exc.title, exc.detail, errors=exc.errors,
+                   headers=exc.headers, extra=getattr(exc, "extra", None))
+
+
+async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_errors(exc.errors())
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem(422, "validation-error", "Request is not valid",
+                   f"invalid fields: {fields}", errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    return problem(exc.status_code, slug, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> ProblemResponse:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem(503, "unavailable", "Database temporarily unavailable",
+                   "retry shortly", headers={"Retry-After": "1"})
+
+
+async def _integrity_error(_: Request, exc: Exception) -> ProblemResponse:
+    # Two writers raced for the same unique row; the loser retries or re-reads.
+    log.info("integrity conflict: %s", type(exc).__name__)
+    return problem(409, "conflict", "Conflicting concurrent change", "retry the request")
+
+
+async def _unexpected(_: Request, exc: Exception) -> ProblemResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "internal-error", "Internal error")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_unavailable)
+    app.add_exception_handler(OSError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Vietnamese reference data shipped inside the package (public lists)."""

@@ -1,0 +1,140 @@
+"""Per-request context: the request id (header, logs, change events) and HTTP hygiene.
+
+A pure ASGI middleware, because ``BaseHTTPMiddleware`` costs a task per request on the hot
+path. It also enforces the request-body limit (413) while the body streams in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PayloadTooLarge
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+]
+access_log = logging.getLogger("registry.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get() or "-"
+        return True
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _send_413(send, request_id)
+            access_log.info("%s %s 413", scope["method"], scope["path"])
+            request_id_var.reset(token)
+            return
+        limited = _LimitedBody(receive, self.max_body_bytes)
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if limited.exceeded:
+                # The framework turns a failed body read into its own 400; the truth is 413.
+                if message["type"] == "http.response.start":
+                    status = 413
+                    await _send_413(send, request_id)
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"server"
+                ]
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(_SECURITY_HEADERS)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, limited.receive, send_with_headers)
+        finally:
+            # The path only: lookups carry identifiers in the body, never in the URL.
+            access_log.info(
+                "%s %s %d %.1fms", scope["method"], scope["path"], status,
+                (time.perf_counter() - started) * 1000,
+            )
+            request_id_var.reset(token)
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _SANE_REQUEST_ID.match(text) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class _LimitedBody:
+    """Counts the streamed body and stops reading once it passes the limit."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._received = 0
+        self.exceeded = False
+
+    async def receive(self) -> Message:
+        message: dict[str, Any] = dict(await self._receive())
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > self._limit:
+                self.exceeded = True
+                raise PayloadTooLarge()
+        return message
+
+
+async def _send_413(send: Send, request_id: str) -> None:
+    body = json.dumps({
+        "type": PayloadTooLarge().type_uri, "title": PayloadTooLarge.title, "status": 413,
+    }).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"x-request-id", request_id.encode()),
+        *_SECURITY_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

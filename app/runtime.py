@@ -1,0 +1,29 @@
+"""What one process holds for its lifetime: settings, database, keys, mirror, caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from app.auth.keys import SigningKeys
+from app.auth.tokens import TokenCache
+from app.config import Settings
+from app.db.engine import Database
+from app.sync.mirror import RegistryMirror
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    keys: SigningKeys
+    mirror: RegistryMirror
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    ready: bool = False
+    schema_head: str | None = None
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime

@@ -1,0 +1,168 @@
+"""In-memory mirror of listed subjects and of client credentials' state.
+
+The lookup and the token check read only this mirror, never the database. It is loaded at
+start, then follows ``change_event`` (subject, client and organisation events) by polling
+every ``index_poll_interval_seconds``; each process also refreshes right after its own
+commits. ``synced_at`` records the last successful poll so the lookup can refuse to answer
+(503) from a mirror older than ``index_max_staleness_seconds``: an ``allow`` is never given
+for a subject whose flag committed more than that bound ago.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db.engine import Database
+from app.models import ChangeEvent, Client, Organisation, RegistryHead, Subject
+
+log = logging.getLogger(__name__)
+
+_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    client_id: str
+    org_id: int
+    org_code: str
+    org_kind: str
+    institution: str | None
+    scopes: frozenset[str]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The lookup-relevant state of a subject that is listed or under dispute."""
+
+    risk_level: int
+    categories: tuple[str, ...]
+    under_dispute: bool
+    first_flagged_at: str | None
+    last_changed_at: str | None
+
+
+def listing_from_state(state: dict[str, Any]) -> Listing | None:
+    if not state.get("risk_level") and not state.get("under_dispute"):
+        return None
+    return Listing(
+        risk_level=int(state["risk_level"]),
+        categories=tuple(state.get("categories") or ()),
+        under_dispute=bool(state.get("under_dispute")),
+        first_flagged_at=state.get("first_flagged_at"),
+        last_changed_at=state.get("last_changed_at"),
+    )
+
+
+class RegistryMirror:
+    def __init__(self, db: Database, *, poll_interval: float, max_staleness: float) -> None:
+        self.db = db
+        self.poll_interval = poll_interval
+        self.max_staleness = max_staleness
+        self.listings: dict[str, Listing] = {}
+        self.principals: dict[str, Principal] = {}
+        self.seq = 0
+        self.synced_at = 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def fresh(self) -> bool:
+        return time.monotonic() - self.synced_at <= self.max_staleness
+
+    async def load(self) -> None:
+        """Full load at start: head, listed subjects, principals."""
+        async with self._lock, self.db.read_session() as session:
+            head = (await session.execute(select(RegistryHead.seq))).scalar_one_or_none() or 0
+            listings: dict[str, Listing] = {}
+            stmt = select(Subject).where((Subject.risk_level > 0) | Subject.under_dispute)
+            for subject in (await session.execute(stmt)).scalars():
+                listing = listing_from_state(subject_index_state(subject))
+                if listing is not None:
+                    listings[subject.key] = listing
+            self.listings = listings
+            self.principals = await self._load_principals(session)
+            self.seq = head
+            self.synced_at = time.monotonic()
+
+    async def refresh(self) -> None:
+        """Apply every relevant change event committed since the last refresh."""
+        async with self._lock, self.db.read_session() as session:
+            head = (await session.execute(select(RegistryHead.seq))).scalar_one_or_none() or 0
+            reload_principals = False
+            while self.seq < head:
+                stmt = (
+                    select(ChangeEvent.seq, ChangeEvent.entity_type, ChangeEvent.subject_key,
+                           ChangeEvent.state)
+                    .where(ChangeEvent.seq > self.seq, ChangeEvent.seq <= head,
+                           ChangeEvent.entity_type.in_(("subject", "client", "organisation")))
+                    .order_by(ChangeEvent.seq)
+                    .limit(_BATCH)
+                )
+                rows = (await session.execute(stmt)).all()
+                for _seq, entity_type, key, state in rows:
+                    if entity_type == "subject":
+                        self._apply_subject(key, state)
+                    else:
+                        reload_principals = True
+                self.seq = rows[-1][0] if len(rows) == _BATCH else head
+            if reload_principals:
+                self.principals = await self._load_principals(session)
+            self.synced_at = time.monotonic()
+
+    def _apply_subject(self, key: str | None, state: dict[str, Any]) -> None:
+        if key is None:
+            return
+        listing = listing_from_state(state)
+        if listing is None:
+            self.listings.pop(key, None)
+        else:
+            self.listings[key] = listing
+
+    @staticmethod
+    async def _load_principals(session: Any) -> dict[str, Principal]:
+        stmt = select(Client, Organisation).join(
+            Organisation, Organisation.id == Client.organisation_id
+        )
+        out: dict[str, Principal] = {}
+        for client, org in (await session.execute(stmt)).all():
+            out[client.client_id] = Principal(
+                client_id=client.client_id,
+                org_id=org.id,
+                org_code=org.code,
+                org_kind=org.kind,
+                institution=org.institution,
+                scopes=frozenset(client.scopes.split()),
+                active=client.active and org.active,
+            )
+        return out
+
+    async def run(self) -> None:
+        """Poll forever; a failed poll leaves ``synced_at`` old so lookups turn 503."""
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.refresh()
+            except Exception:  # any database fault: keep polling, stay visibly stale
+                log.warning("mirror refresh failed", exc_info=True)
+
+
+def subject_index_state(subject: Subject) -> dict[str, Any]:
+    """The subject fields that drive the lookup answer, as stored in subject events."""
+    from app.audit.chain import format_timestamp
+
+    return {
+        "key": subject.key,
+        "risk_level": subject.risk_level,
+        "categories": list(subject.categories or []),
+        "under_dispute": subject.under_dispute,
+        "first_flagged_at": format_timestamp(subject.first_flagged_at)
+        if subject.first_flagged_at else None,
+        "last_changed_at": format_timestamp(subject.last_changed_at)
+        if subject.last_changed_at else None,
+    }
