@@ -15,11 +15,15 @@ from app.auth.keys import SigningKeys
 from app.config import Settings, get_settings
 from app.db.engine import create_database
 from app.db.migrations import schema_head
+from app.flags.endpoints import router as flags_router
+from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
 from app.oauth.endpoints import router as oauth_router
 from app.problems import Problem, install_problem_handlers
 from app.request_context import RequestContextMiddleware
 from app.runtime import Runtime
+from app.subjects.endpoints import history_router
+from app.subjects.endpoints import router as lookup_router
 from app.sync.mirror import RegistryMirror
 
 log = logging.getLogger(__name__)
@@ -81,11 +85,11 @@ async def start_runtime(settings: Settings) -> Runtime:
 
 
 def routers() -> list[Any]:
-    return [health_router, oauth_router]
+    return [health_router, oauth_router, lookup_router, flags_router, history_router]
 
 
 def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
-    return []
+    return [asyncio.create_task(run_expiry(runtime), name="flag-expiry")]
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

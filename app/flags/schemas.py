@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.subjects.schemas import SubjectIn
+
+FlagStatus = Literal["reported", "confirmed", "rejected", "withdrawn", "expired", "cleared"]
+MAX_VND = 10**15  # a quadrillion đồng: far above any real loss, far below int64 overflow
+
+
+class FlagCreate(BaseModel):
+    """A report about one subject. ``id``, ``status``, ``version`` and the reporter are set
+    by the registry; sending them is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: SubjectIn
+    category: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$",
+                          description="a code from GET /v1/typologies")
+    description: str = Field(default="", max_length=2000)
+    amount_lost_vnd: int | None = Field(default=None, ge=0, le=MAX_VND)
+    case_reference: str | None = Field(default=None, min_length=1, max_length=100,
+                                       description="police only")
+    holder_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class FlagSubject(BaseModel):
+    key: str
+    kind: str
+    institution: str | None
+    identifier: str
+
+
+class FlagRead(BaseModel):
+    id: str
+    subject: FlagSubject
+    organisation: str
+    status: FlagStatus
+    category: str
+    description: str
+    amount_lost_vnd: int | None
+    case_reference: str | None
+    holder_name: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+
+
+class FlagPage(BaseModel):
+    items: list[FlagRead]
+    next_cursor: str | None

@@ -1,0 +1,1 @@
+"""Idempotent creates: a retried request with the same key gets the same response."""

@@ -1,0 +1,97 @@
+"""``Idempotency-Key`` (SPEC §5): stored in the same transaction as the effect.
+
+Keys are per organisation. The same key with the same body replays the stored response;
+the same key with another body is a 422. The caller's write transaction already holds the
+registry head lock, so two concurrent retries cannot both miss the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.repository import EventWriter
+from app.auth.actor import Actor
+from app.db.session import commit
+from app.errors import IdempotencyKeyReused, InvalidInput
+from app.models import IdempotencyRecord
+from app.preconditions import etag
+
+MAX_KEY_LENGTH = 200
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput("Idempotency-Key must be 1-200 printable characters", errors=[
+            {"loc": ["header", "Idempotency-Key"], "msg": "invalid", "type": "value_error"}])
+    return key
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def replay(
+    session: AsyncSession, org_id: int, key: str, fingerprint: str
+) -> Response | None:
+    """The stored response for this key, or None when the key is new."""
+    record = await session.get(IdempotencyRecord, (org_id, key))
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
+    headers = {"Idempotent-Replayed": "true"}
+    if record.etag:
+        headers["ETag"] = record.etag
+    return Response(record.response_body, status_code=record.status_code,
+                    media_type="application/json", headers=headers)
+
+
+async def remember(
+    session: AsyncSession, org_id: int, key: str, fingerprint: str,
+    status_code: int, body: str, etag: str | None,
+) -> None:
+    session.add(IdempotencyRecord(organisation_id=org_id, key=key, request_hash=fingerprint,
+                                  status_code=status_code, response_body=body, etag=etag))
+    await session.flush()
+
+
+async def idempotent_create(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    body: BaseModel,
+    create: Callable[[], Awaitable[tuple[BaseModel, int, str]]],
+) -> Response:
+    """Run a create once per ``Idempotency-Key``, commit, and answer 201.
+
+    ``create`` returns the resource, its version (for the ETag) and its location.
+    """
+    key = idempotency_key(request)
+    assert actor.org_id is not None
+    fingerprint = request_fingerprint(body.model_dump(mode="json"))
+    if key is not None:
+        await EventWriter.begin(session, actor)  # lock the head before looking: no race
+        replayed = await replay(session, actor.org_id, key, fingerprint)
+        if replayed is not None:
+            return replayed
+    resource, version, location = await create()
+    payload = resource.model_dump_json()
+    tag = etag(version)
+    if key is not None:
+        await remember(session, actor.org_id, key, fingerprint, 201, payload, tag)
+    await commit(request, session)
+    return Response(payload, status_code=201, media_type="application/json",
+                    headers={"ETag": tag, "Location": location})

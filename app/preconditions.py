@@ -1,0 +1,18 @@
+"""Optimistic concurrency: strong ETags carry an entity's version; changes need If-Match."""
+
+from __future__ import annotations
+
+from app.errors import PreconditionRequired, StaleVersion
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(header: str | None, version: int) -> None:
+    """428 without ``If-Match``; 412 when it names another version than the current one."""
+    if header is None:
+        raise PreconditionRequired("send If-Match with the ETag you last read")
+    candidates = {part.strip() for part in header.split(",")}
+    if etag(version) not in candidates and "*" not in candidates:
+        raise StaleVersion(f"current version is {version}", headers={"ETag": etag(version)})

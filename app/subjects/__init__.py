@@ -1,0 +1,1 @@
+"""Subjects (identifiers), their derived risk, the lookup, history and the change feed."""

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from app.errors import (
+    InsufficientScope, InvalidInput, ServiceUnavailable, Unauthenticated, problem_responses,
+)
+from app.db.session import ReadSession
+from app.identifiers.normalise import InvalidIdentifier, parse_key
+from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
+from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.subjects.auth import HistoryReader, Looker, Syncer
+from app.subjects.repository import SubjectEventRepository
+from app.subjects.schemas import (
+    BatchItem, BatchItemError, BatchLookupRequest, BatchLookupResponse, ChangeItem, ChangesPage,
+    HistoryEvent, HistoryPage, LookupResult, SubjectIn, SubjectRecord, VietQRLookupRequest,
+    VietQRLookupResult,
+)
+from app.subjects.risk import ACTIONS
+from app.subjects.service import SubjectNotFound, answer, identify, identify_raw, subject_record
+from app.sync.mirror import RegistryMirror
+
+router = APIRouter(tags=["lookup"])
+history_router = APIRouter(tags=["subjects"])
+
+AUTH_ERRORS = (Unauthenticated, InsufficientScope)
+SubjectKey = Annotated[str, Path(min_length=5, max_length=160,
+                                 description="canonical key, URL-encoded")]
+
+
+def _fresh_mirror(request: Request) -> RegistryMirror:
+    mirror: RegistryMirror = request.app.state.runtime.mirror
+    if not mirror.fresh:
+        # Better no answer than an "allow" that may be older than the freshness bound.
+        raise ServiceUnavailable("listing index is not in step with the database")
+    return mirror
+
+
+@router.post("/v1/lookup", response_model=LookupResult,
+             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResult:
+    """Is this payee listed? Send one subject; act on `action` (`allow`, `warn`, `hold`).
+
+    Identifiers are normalised first (SPEC §3), so `VCB` / `970436` and `0912 345 678` /
+    `+84912345678` are the same subject. The answer never names reporters, cases or holders.
+    `registry_version` says how fresh the answer is.
+    """
+    mirror = _fresh_mirror(request)
+    return answer(mirror, identify(body).key)
+
+
+@router.post("/v1/lookup/batch", response_model=BatchLookupResponse,
+             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+async def lookup_batch(
+    request: Request, body: BatchLookupRequest, actor: Looker
+) -> BatchLookupResponse:
+    """Check 1-1,000 subjects at once; answers keep the order of `items`, and an invalid
+    item gets its own `error` entry instead of failing the batch."""
+    mirror = _fresh_mirror(request)
+    items: list[BatchItem] = []
+    for index, raw in enumerate(body.items):
+        try:
+            identifier = identify_raw(raw, ("body", "items", index))
+        except InvalidInput as exc:
+            error = BatchItemError(status=422, title=exc.title, detail=exc.detail,
+                                   errors=exc.errors)
+            items.append(BatchItem(index=index, error=error))
+            continue
+        items.append(BatchItem(index=index, result=answer(mirror, identifier.key)))
+    return BatchLookupResponse(items=items, registry_version=mirror.seq)
+
+
+@router.post("/v1/lookup/vietqr", response_model=VietQRLookupResult,
+             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+async def lookup_vietqr(
+    request: Request, body: VietQRLookupRequest, actor: Looker
+) -> VietQRLookupResult:
+    """Check the payee of a VietQR code: send the scanned string as `payload`. A bad CRC or
+    structure is a 422 saying why. The answer adds the decoded BIN, account and amount."""
+    mirror = _fresh_mirror(request)
+    try:
+        qr = parse_vietqr(body.payload)
+    except InvalidVietQR as exc:
+        raise InvalidInput(exc.reason, errors=[
+            {"loc": ["body", "payload"], "msg": exc.reason, "type": "value_error"}]) from None
+    identifier = identify(SubjectIn(kind="bank_account", institution=qr.bin,
+                                    identifier=qr.account), ("body", "payload"))
+    result = answer(mirror, identifier.key)
+    return VietQRLookupResult(**result.model_dump(), bin=qr.bin, account=qr.account,
+                              amount_vnd=qr.amount_vnd)
+
+
+@router.get("/v1/changes", response_model=ChangesPage, tags=["sync"],
+            responses=problem_responses(*AUTH_ERRORS, InvalidInput))
+async def changes(
+    request: Request, session: ReadSession, actor: Syncer,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100,
+) -> ChangesPage:
+    """Every change after `after` that altered some subject's lookup answer, in `seq` order.
+    Keep `next_after` and ask again; replaying from 0 reproduces every current answer."""
+    events = await SubjectEventRepository(session).subject_changes(after, limit)
+    items = [ChangeItem(seq=e.seq, key=e.subject_key or e.entity_id,
+                        risk_level=int(e.state["risk_level"]),
+                        action=ACTIONS[int(e.state["risk_level"])])  # type: ignore[arg-type]
+             for e in events]
+    head = await SubjectEventRepository(session).head()
+    return ChangesPage(items=items, next_after=items[-1].seq if items else after,
+                       registry_version=head)
+
+
+def _canonical_key(key: str) -> str:
+    try:
+        return parse_key(key).key
+    except InvalidIdentifier as exc:
+        raise InvalidInput(exc.reason, errors=[
+            {"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]) from None
+
+
+@history_router.get("/v1/subjects/{key}", response_model=SubjectRecord,
+                    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound))
+async def read_subject(
+    key: SubjectKey, session: ReadSession, actor: HistoryReader,
+    as_of: Annotated[datetime | None, Query(description="RFC 3339 time")] = None,
+    version: Annotated[int | None, Query(ge=0, le=2**62, description="registry version")] = None,
+) -> SubjectRecord:
+    """A subject's full record: lookup fields, flags, disputes, recovery totals. With
+    `as_of` (a time) or `version` (a registry version) it is the record as it stood then."""
+    if as_of is not None and as_of.tzinfo is None:
+        raise InvalidInput("as_of needs a time zone (RFC 3339)", errors=[
+            {"loc": ["query", "as_of"], "msg": "missing time zone", "type": "value_error"}])
+    head = await SubjectEventRepository(session).head()
+    return await subject_record(session, _canonical_key(key), version=version, as_of=as_of,
+                                head=head)
+
+
+@history_router.get("/v1/subjects/{key}/history", response_model=HistoryPage,
+                    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound))
+async def subject_history(
+    key: SubjectKey, session: ReadSession, actor: HistoryReader,
+    limit: Limit = 100, cursor: Cursor = None,
+) -> HistoryPage:
+    """Every change event of the subject (its flags, disputes, recoveries and answer), in
+    order, with actor, token id, request id and the entity's full new state."""
+    canonical = _canonical_key(key)
+    after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
+    events = await SubjectEventRepository(session).history(canonical, after, limit + 1)
+    if not events and after == 0:
+        raise SubjectNotFound(f"no subject {canonical}")
+    items = [HistoryEvent.model_validate(e, from_attributes=True) for e in events[:limit]]
+    next_cursor = encode_cursor([items[-1].seq]) if len(events) > limit else None
+    return HistoryPage(items=items, next_cursor=next_cursor)

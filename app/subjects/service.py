@@ -1,0 +1,154 @@
+"""Identifying subjects, deriving their risk, answering lookups, reading their past."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.repository import EventWriter
+from app.errors import InvalidInput, NotFound
+from app.identifiers.normalise import InvalidIdentifier, normalise_subject
+from app.identifiers.normalise import Subject as Identifier
+from app.models import ChangeEvent, Flag, Subject
+from app.subjects.repository import SubjectEventRepository
+from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
+from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
+from app.sync.mirror import Listing, RegistryMirror, subject_index_state
+
+
+class SubjectNotFound(NotFound):
+    title = "Subject not found"
+
+
+def identify(subject: SubjectIn, loc: Sequence[str | int] = ("body",)) -> Identifier:
+    """Normalise a subject (SPEC §3) or raise a 422 that names the offending field."""
+    try:
+        return normalise_subject(subject.kind, subject.institution, subject.identifier)
+    except InvalidIdentifier as exc:
+        raise InvalidInput(exc.reason, errors=[
+            {"loc": [*loc, exc.field], "msg": exc.reason, "type": "value_error"}]) from None
+
+
+def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
+    """Validate and normalise an untyped subject (batch items are checked one by one)."""
+    try:
+        subject = SubjectIn.model_validate(item)
+    except ValidationError as exc:
+        errors = [{"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors()]
+        raise InvalidInput("subject is not valid", errors=errors) from None
+    return identify(subject, loc)
+
+
+def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> LookupResult:
+    """The lookup answer from the in-memory mirror: no database round-trip."""
+    listing = mirror.listings.get(key)
+    if listing is None:
+        listing = _UNLISTED
+    return LookupResult(
+        key=key,
+        listed=listing.risk_level > 0,
+        risk_level=listing.risk_level,
+        risk=RISK_NAMES[listing.risk_level],  # type: ignore[arg-type]
+        action=ACTIONS[listing.risk_level],  # type: ignore[arg-type]
+        categories=list(listing.categories),
+        under_dispute=listing.under_dispute,
+        first_flagged_at=listing.first_flagged_at,  # type: ignore[arg-type]
+        last_changed_at=listing.last_changed_at,  # type: ignore[arg-type]
+        registry_version=mirror.seq,
+        warning_id=warning_id,
+    )
+
+
+_UNLISTED = Listing(0, (), False, None, None)
+
+
+def subject_state(subject: Subject) -> dict[str, Any]:
+    return {
+        **subject_index_state(subject),
+        "kind": subject.kind,
+        "institution": subject.institution,
+        "identifier": subject.identifier,
+    }
+
+
+async def rederive(
+    events: EventWriter, subject: Subject, flags: Sequence[Flag],
+    *, under_dispute: bool | None = None,
+) -> None:
+    """Recompute the subject's answer in the same transaction as the change behind it.
+
+    Writes a ``subject`` change event (the change feed) only when the answer changed.
+    """
+    risk = derive_risk(FlagFacts(f.status, f.organisation_id, f.category) for f in flags)
+    dispute = subject.under_dispute if under_dispute is None else under_dispute
+    first = min((f.created_at for f in flags), default=None)
+    changed = (risk.level != subject.risk_level or list(risk.categories) != subject.categories
+               or dispute != subject.under_dispute)
+    if subject.first_flagged_at is None and first is not None:
+        subject.first_flagged_at = first
+    if not changed:
+        return
+    subject.risk_level = risk.level
+    subject.categories = list(risk.categories)
+    subject.under_dispute = dispute
+    subject.last_changed_at = events.now
+    subject.version += 1
+    await events.append(entity_type="subject", entity_id=subject.key,
+                        entity_version=subject.version, action="answer_changed",
+                        state=subject_state(subject), subject_key=subject.key)
+
+
+async def subject_record(
+    session: AsyncSession, key: str, *, version: int | None = None,
+    as_of: datetime | None = None, head: int,
+) -> SubjectRecord:
+    """The record as it stood at a registry version (default: now), rebuilt from events."""
+    repo = SubjectEventRepository(session)
+    if as_of is not None:
+        version = await repo.version_at(as_of)
+    at = head if version is None else min(version, head)
+    events = await repo.up_to(key, at)
+    if not events:
+        raise SubjectNotFound(f"no subject {key} at registry version {at}")
+    return fold_record(key, events, at)
+
+
+def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> SubjectRecord:
+    subject: dict[str, Any] = {}
+    flags: dict[str, dict[str, Any]] = {}
+    disputes: dict[str, dict[str, Any]] = {}
+    recovery = {"frozen_vnd": 0, "released_vnd": 0, "returned_vnd": 0, "held_vnd": 0}
+    for event in events:
+        if event.entity_type == "subject":
+            subject = event.state
+        elif event.entity_type == "flag":
+            flags[event.entity_id] = event.state
+        elif event.entity_type == "dispute":
+            disputes[event.entity_id] = event.state
+        elif event.entity_type == "recovery":
+            recovery = event.state.get("totals", recovery)
+    kind, institution, identifier = _split_key(key)
+    level = int(subject.get("risk_level", 0))
+    return SubjectRecord(
+        key=key, kind=kind, institution=institution, identifier=identifier,
+        listed=level > 0, risk_level=level,
+        risk=RISK_NAMES[level],  # type: ignore[arg-type]
+        action=ACTIONS[level],  # type: ignore[arg-type]
+        categories=list(subject.get("categories", [])),
+        under_dispute=bool(subject.get("under_dispute", False)),
+        first_flagged_at=subject.get("first_flagged_at"),
+        last_changed_at=subject.get("last_changed_at"),
+        registry_version=version,
+        flags=list(flags.values()), disputes=list(disputes.values()), recovery=recovery,
+    )
+
+
+def _split_key(key: str) -> tuple[str, str | None, str]:
+    kind, institution, identifier = key.split(":", 2)
+    return kind, institution or None, identifier
+
