@@ -183,5 +183,20 @@ def key_rotate(as_json: JsonOption = False) -> None:
     emit({"kid": kid, "key_file": str(settings.jwt_key_file)}, as_json, "signing key rotated")
 
 
+@cli.command()
+def expire(as_json: JsonOption = False) -> None:
+    """Expire unconfirmed reports past their TTL (also runs inside `registry serve`)."""
+    from app.flags.expiry import expire_due_flags
+
+    async def runner() -> int:
+        db = create_database(get_settings())
+        try:
+            return await expire_due_flags(db)
+        finally:
+            await db.dispose()
+
+    emit({"expired": asyncio.run(runner())}, as_json, "expiry")
+
+
 def main() -> None:
     cli()

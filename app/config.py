@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "urn:vn-fraud-registry"
     jwt_audience: str = "urn:vn-fraud-registry:api"
     token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
-    flag_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # Fractions are allowed so that tests and drills can watch a report expire.
+    flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # How long the in-memory index may lag the database before lookups answer 503.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -41,11 +42,11 @@ def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
 
 
 @pytest.fixture
-async def database_url(_database_template: object, tmp_path: Path) -> str:
+def database_url(_database_template: object, tmp_path: Path) -> str:
     """A fresh, migrated database for this test."""
     if databases.ENGINE == "postgresql":
         assert isinstance(_database_template, str)
-        await databases.reset_pg_database(_database_template)
+        asyncio.run(databases.reset_pg_database(_database_template))
         return databases.pg_url(_database_template)
     assert isinstance(_database_template, Path)
     return databases.sqlite_copy(_database_template, tmp_path)

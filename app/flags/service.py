@@ -69,7 +69,7 @@ def check_flag_fields(actor: Actor, data: FlagCreate) -> None:
 
 
 async def create_flag(
-    session: AsyncSession, actor: Actor, data: FlagCreate, *, ttl_days: int,
+    session: AsyncSession, actor: Actor, data: FlagCreate, *, ttl_days: float,
     import_fingerprint: str | None = None,
 ) -> FlagRow:
     """Record a report; police reports start ``confirmed``, others expire after the TTL."""
