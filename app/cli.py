@@ -20,8 +20,9 @@ from app.errors import AppError
 
 T = TypeVar("T")
 
-cli = typer.Typer(help="Suspicious-account registry", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="Suspicious-account registry", no_args_is_help=True, pretty_exceptions_enable=False
+)
 org_cli = typer.Typer(help="Organisations", no_args_is_help=True)
 client_cli = typer.Typer(help="API clients", no_args_is_help=True)
 key_cli = typer.Typer(help="Token signing keys", no_args_is_help=True)
@@ -127,15 +128,20 @@ def demo(
 def org_create(
     code: Annotated[str, typer.Option(help="upper-case code, e.g. VCB")],
     name: Annotated[str, typer.Option(help="display name")],
-    kind: Annotated[str, typer.Option(help="bank|ewallet|telecom|police|regulator|auditor|operator")],
+    kind: Annotated[
+        str, typer.Option(help="bank|ewallet|telecom|police|regulator|auditor|operator")
+    ],
     institution: Annotated[str | None, typer.Option(help="BIN or bank code; e-wallet code")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an organisation."""
     from app.organisations.service import create_organisation, organisation_state
 
-    org = run_in_transaction(lambda s, a: create_organisation(
-        s, a, code=code, name=name, kind=kind, institution=institution))
+    org = run_in_transaction(
+        lambda s, a: create_organisation(
+            s, a, code=code, name=name, kind=kind, institution=institution
+        )
+    )
     emit(organisation_state(org), as_json, "organisation created")
 
 
@@ -158,9 +164,18 @@ def client_create(
     from app.organisations.service import create_client
 
     client, secret = run_in_transaction(
-        lambda s, a: create_client(s, a, org_code=org, scopes=scopes))
-    emit({"client_id": client.client_id, "client_secret": secret, "org": org,
-          "scopes": client.scopes}, as_json, "client created (the secret is shown only once)")
+        lambda s, a: create_client(s, a, org_code=org, scopes=scopes)
+    )
+    emit(
+        {
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "org": org,
+            "scopes": client.scopes,
+        },
+        as_json,
+        "client created (the secret is shown only once)",
+    )
 
 
 @client_cli.command("revoke")

@@ -75,27 +75,54 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
         async with db.write_session() as session:
             operator = Actor.command_line("demo")
             for code, name, kind, institution in ORGS:
-                org = await create_organisation(session, operator, code=code, name=name,
-                                                kind=kind, institution=institution)
+                org = await create_organisation(
+                    session, operator, code=code, name=name, kind=kind, institution=institution
+                )
                 scopes = " ".join(sorted(scopes_for_kind(kind)))
-                client, secret = await create_client(session, operator, org_code=code,
-                                                     scopes=scopes)
-                token, _ = issue_token(keys, client_id=client.client_id, org=code,
-                                       scopes=scopes.split(), issuer=settings.jwt_issuer,
-                                       audience=settings.jwt_audience,
-                                       ttl_seconds=DEMO_TOKEN_TTL, now=int(time.time()))
-                callers.append({"org": code, "kind": kind, "org_id": org.id,
-                                "institution": org.institution, "client_id": client.client_id,
-                                "client_secret": secret, "scopes": scopes, "token": token})
+                client, secret = await create_client(
+                    session, operator, org_code=code, scopes=scopes
+                )
+                token, _ = issue_token(
+                    keys,
+                    client_id=client.client_id,
+                    org=code,
+                    scopes=scopes.split(),
+                    issuer=settings.jwt_issuer,
+                    audience=settings.jwt_audience,
+                    ttl_seconds=DEMO_TOKEN_TTL,
+                    now=int(time.time()),
+                )
+                callers.append(
+                    {
+                        "org": code,
+                        "kind": kind,
+                        "org_id": org.id,
+                        "institution": org.institution,
+                        "client_id": client.client_id,
+                        "client_secret": secret,
+                        "scopes": scopes,
+                        "token": token,
+                    }
+                )
             by_code = {c["org"]: c for c in callers}
             for org_code, kind, institution, identifier, category, case in FLAGS:
                 caller = by_code[org_code]
-                actor = Actor(caller["org_id"], org_code, caller["kind"], caller["institution"],
-                              caller["client_id"], None, "demo", frozenset())
-                data = FlagCreate(subject=SubjectIn(kind=kind, institution=institution,  # type: ignore[arg-type]
-                                                    identifier=identifier),
-                                  category=category, description="demo report",
-                                  case_reference=case)
+                actor = Actor(
+                    caller["org_id"],
+                    org_code,
+                    caller["kind"],
+                    caller["institution"],
+                    caller["client_id"],
+                    None,
+                    "demo",
+                    frozenset(),
+                )
+                data = FlagCreate(
+                    subject=SubjectIn(kind=kind, institution=institution, identifier=identifier),
+                    category=category,
+                    description="demo report",
+                    case_reference=case,
+                )
                 await create_flag(session, actor, data, ttl_days=settings.flag_ttl_days)
             await session.commit()
     finally:
@@ -105,16 +132,25 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
 
 def print_demo(info: DemoInfo, *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"base_url": info.base_url, "database": info.database,
-                          "clients": info.callers}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"base_url": info.base_url, "database": info.database, "clients": info.callers},
+                ensure_ascii=False,
+            )
+        )
         return
     console = Console()
     table = Table(title=f"Demo clients (database {info.database})")
     for column in ("org", "kind", "client_id", "client_secret", "scopes"):
         table.add_column(column)
     for caller in info.callers:
-        table.add_row(caller["org"], caller["kind"], caller["client_id"],
-                      caller["client_secret"], caller["scopes"])
+        table.add_row(
+            caller["org"],
+            caller["kind"],
+            caller["client_id"],
+            caller["client_secret"],
+            caller["scopes"],
+        )
     console.print(table)
     bank = next(c for c in info.callers if c["kind"] == "bank")
     police = next(c for c in info.callers if c["kind"] == "police")
@@ -122,26 +158,30 @@ def print_demo(info: DemoInfo, *, as_json: bool) -> None:
     for caller in info.callers:
         console.print(f"export TOKEN_{caller['org']}={caller['token']}", soft_wrap=True)
     base = info.base_url
-    console.print(f"""
+    console.print(
+        f"""
 [bold]Try it[/bold] (after the tokens above are exported):
 
   # Is this payee listed? (a police-confirmed account: action "hold")
-  curl -s {base}/v1/lookup -H "Authorization: Bearer $TOKEN_{bank['org']}" \\
+  curl -s {base}/v1/lookup -H "Authorization: Bearer $TOKEN_{bank["org"]}" \\
        -H 'Content-Type: application/json' \\
        -d '{{"kind":"bank_account","institution":"ACB","identifier":"257678859"}}'
 
   # Report a suspicious account
-  curl -s {base}/v1/flags -H "Authorization: Bearer $TOKEN_{bank['org']}" \\
+  curl -s {base}/v1/flags -H "Authorization: Bearer $TOKEN_{bank["org"]}" \\
        -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
-       -d '{{"subject":{{"kind":"phone","identifier":"0901 234 567"}},"category":"INVESTMENT_CRYPTO"}}'
+       -d '{{"subject":{{"kind":"phone","identifier":"0901 234 567"}},'\\
+'"category":"INVESTMENT_CRYPTO"}}'
 
   # Full record and history (police)
   curl -s {base}/v1/subjects/bank_account%3A970416%3A257678859 \\
-       -H "Authorization: Bearer $TOKEN_{police['org']}"
+       -H "Authorization: Bearer $TOKEN_{police["org"]}"
 
   # A fresh token from client credentials
   curl -s {base}/v1/oauth/token -d grant_type=client_credentials \\
-       -d client_id={bank['client_id']} -d client_secret={bank['client_secret']}
+       -d client_id={bank["client_id"]} -d client_secret={bank["client_secret"]}
 
 API documentation: {base}/docs
-""", soft_wrap=True)
+""",
+        soft_wrap=True,
+    )

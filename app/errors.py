@@ -71,9 +71,7 @@ class InsufficientScope(AppError):
     def __init__(self, scope: str) -> None:
         super().__init__(
             f"requires scope {scope!r}",
-            headers={
-                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'
-            },
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
         )
 
 
@@ -122,6 +120,8 @@ def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]
     for error in errors:
         out[error.status] = {
             "description": error.title,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     return out

@@ -36,6 +36,3 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
 
 def configure_logging(level: str = "INFO") -> None:
     logging.config.dictConfig(logging_config(level))
-
-
-

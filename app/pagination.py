@@ -14,8 +14,14 @@ from app.errors import InvalidInput
 MAX_PAGE = 500
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size, at most 500")]
-Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$",
-                                     description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+={0,2}$",
+        description="next_cursor of the previous page",
+    ),
+]
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -28,6 +34,14 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or len(values) != length:
-        raise InvalidInput("cursor is not valid", errors=[
-            {"loc": ["query", "cursor"], "msg": "not a cursor from this list", "type": "value_error"}])
+        raise InvalidInput(
+            "cursor is not valid",
+            errors=[
+                {
+                    "loc": ["query", "cursor"],
+                    "msg": "not a cursor from this list",
+                    "type": "value_error",
+                }
+            ],
+        )
     return values

@@ -32,8 +32,13 @@ class ProblemResponse(JSONResponse):
 
 
 def problem(
-    status: int, type_slug: str, title: str, detail: str | None = None, *,
-    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    type_slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> ProblemResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + type_slug, "title": title, "status": status}
@@ -56,16 +61,24 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
 
 async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, AppError)
-    return problem(exc.status, exc.type_slug, exc.title, exc.detail, errors=exc.errors,
-                   headers=exc.headers, extra=getattr(exc, "extra", None))
+    return problem(
+        exc.status,
+        exc.type_slug,
+        exc.title,
+        exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=getattr(exc, "extra", None),
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_errors(exc.errors())
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
-    return problem(422, "validation-error", "Request is not valid",
-                   f"invalid fields: {fields}", errors=errors)
+    return problem(
+        422, "validation-error", "Request is not valid", f"invalid fields: {fields}", errors=errors
+    )
 
 
 async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
@@ -76,8 +89,13 @@ async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
 
 async def _database_unavailable(_: Request, exc: Exception) -> ProblemResponse:
     log.warning("database unavailable: %s", type(exc).__name__)
-    return problem(503, "unavailable", "Database temporarily unavailable",
-                   "retry shortly", headers={"Retry-After": "1"})
+    return problem(
+        503,
+        "unavailable",
+        "Database temporarily unavailable",
+        "retry shortly",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _integrity_error(_: Request, exc: Exception) -> ProblemResponse:

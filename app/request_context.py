@@ -69,9 +69,7 @@ class RequestContextMiddleware:
                 return
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"server"
-                ]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(_SECURITY_HEADERS)
                 message["headers"] = headers
@@ -82,7 +80,10 @@ class RequestContextMiddleware:
         finally:
             # The path only: lookups carry identifiers in the body, never in the URL.
             access_log.info(
-                "%s %s %d %.1fms", scope["method"], scope["path"], status,
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
                 (time.perf_counter() - started) * 1000,
             )
             request_id_var.reset(token)
@@ -126,9 +127,13 @@ class _LimitedBody:
 
 
 async def _send_413(send: Send, request_id: str) -> None:
-    body = json.dumps({
-        "type": PayloadTooLarge().type_uri, "title": PayloadTooLarge.title, "status": 413,
-    }).encode()
+    body = json.dumps(
+        {
+            "type": PayloadTooLarge().type_uri,
+            "title": PayloadTooLarge.title,
+            "status": 413,
+        }
+    ).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),

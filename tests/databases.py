@@ -20,8 +20,15 @@ from app.models.registry_head import GENESIS_HASH
 
 ENGINE = os.environ.get("REGISTRY_TEST_DATABASE", "sqlite")
 PG_ADMIN_DSN = os.environ.get("REGISTRY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = ("change_event", "client", "flag", "idempotency_record", "organisation",
-          "registry_head", "subject")
+TABLES = (
+    "change_event",
+    "client",
+    "flag",
+    "idempotency_record",
+    "organisation",
+    "registry_head",
+    "subject",
+)
 
 
 def pg_dsn(name: str) -> str:

@@ -30,8 +30,14 @@ class Caller:
 async def make_org(app: FastAPI, code: str, kind: str, institution: str | None = None) -> None:
     runtime = app.state.runtime
     async with runtime.db.write_session() as session:
-        await create_organisation(session, Actor.command_line(), code=code, name=f"{code} org",
-                                  kind=kind, institution=institution)
+        await create_organisation(
+            session,
+            Actor.command_line(),
+            code=code,
+            name=f"{code} org",
+            kind=kind,
+            institution=institution,
+        )
         await session.commit()
     await runtime.mirror.refresh()
 
@@ -39,15 +45,17 @@ async def make_org(app: FastAPI, code: str, kind: str, institution: str | None =
 async def make_client(app: FastAPI, org: str, scopes: str) -> tuple[str, str]:
     runtime = app.state.runtime
     async with runtime.db.write_session() as session:
-        client, secret = await create_client(session, Actor.command_line(), org_code=org,
-                                             scopes=scopes)
+        client, secret = await create_client(
+            session, Actor.command_line(), org_code=org, scopes=scopes
+        )
         await session.commit()
     await runtime.mirror.refresh()
     return client.client_id, secret
 
 
-async def get_token(http: httpx.AsyncClient, client_id: str, secret: str,
-                    scope: str | None = None) -> str:
+async def get_token(
+    http: httpx.AsyncClient, client_id: str, secret: str, scope: str | None = None
+) -> str:
     data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     if scope is not None:
         data["scope"] = scope
@@ -58,8 +66,12 @@ async def get_token(http: httpx.AsyncClient, client_id: str, secret: str,
 
 
 async def make_caller(
-    app: FastAPI, http: httpx.AsyncClient, code: str, kind: str,
-    institution: str | None = None, scopes: str | None = None,
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    code: str,
+    kind: str,
+    institution: str | None = None,
+    scopes: str | None = None,
 ) -> Caller:
     """An organisation with one client holding ``scopes`` (default: all its kind allows)."""
     if institution is None:

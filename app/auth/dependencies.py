@@ -47,8 +47,13 @@ async def authenticate(
     if claims is None:
         settings = runtime.settings
         try:
-            claims = verify_token(runtime.keys, token, issuer=settings.jwt_issuer,
-                                  audience=settings.jwt_audience, now=now)
+            claims = verify_token(
+                runtime.keys,
+                token,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                now=now,
+            )
         except InvalidToken as exc:
             raise Unauthenticated(exc.reason) from None
         runtime.token_cache.put(token, claims)

@@ -8,14 +8,24 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from app.auth.scopes import Scope
 from app.db.session import ReadSession, WriteSession, commit
 from app.errors import (
-    IdempotencyKeyReused, InsufficientScope, InvalidInput, PreconditionRequired, StaleVersion,
-    Unauthenticated, problem_responses,
+    IdempotencyKeyReused,
+    InsufficientScope,
+    InvalidInput,
+    PreconditionRequired,
+    StaleVersion,
+    Unauthenticated,
+    problem_responses,
 )
 from app.flags.auth import Reporter, ReporterOrHistory, Reviewer
 from app.flags.repository import FlagRepository
 from app.flags.schemas import FlagCreate, FlagPage, FlagRead, FlagStatus
 from app.flags.service import (
-    FlagNotFound, InvalidTransition, create_flag, flag_read, get_flag, transition_flag,
+    FlagNotFound,
+    InvalidTransition,
+    create_flag,
+    flag_read,
+    get_flag,
+    transition_flag,
 )
 from app.idempotency.service import idempotent_create
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
@@ -29,11 +39,16 @@ AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
 @router.post(
-    "/v1/flags", status_code=201, response_model=FlagRead,
+    "/v1/flags",
+    status_code=201,
+    response_model=FlagRead,
     responses=problem_responses(*AUTH_ERRORS, InvalidInput, IdempotencyKeyReused),
 )
 async def report_flag(
-    request: Request, body: FlagCreate, session: WriteSession, actor: Reporter,
+    request: Request,
+    body: FlagCreate,
+    session: WriteSession,
+    actor: Reporter,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Any:
     """Report (flag) a subject. Police reports are `confirmed` at once; others start
@@ -48,8 +63,11 @@ async def report_flag(
     return await idempotent_create(request, session, actor, body, create)
 
 
-@router.get("/v1/flags/{flag_id}", response_model=FlagRead,
-            responses=problem_responses(*AUTH_ERRORS, FlagNotFound))
+@router.get(
+    "/v1/flags/{flag_id}",
+    response_model=FlagRead,
+    responses=problem_responses(*AUTH_ERRORS, FlagNotFound),
+)
 async def read_flag(
     flag_id: FlagId, response: Response, session: ReadSession, actor: ReporterOrHistory
 ) -> FlagRead:
@@ -59,10 +77,12 @@ async def read_flag(
     return flag_read(*row)
 
 
-@router.get("/v1/flags", response_model=FlagPage,
-            responses=problem_responses(*AUTH_ERRORS, InvalidInput))
+@router.get(
+    "/v1/flags", response_model=FlagPage, responses=problem_responses(*AUTH_ERRORS, InvalidInput)
+)
 async def list_flags(
-    session: ReadSession, actor: ReporterOrHistory,
+    session: ReadSession,
+    actor: ReporterOrHistory,
     status: FlagStatus | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     key: Annotated[str | None, Query(max_length=160, description="canonical subject key")] = None,
@@ -78,8 +98,9 @@ async def list_flags(
         except (TypeError, ValueError):
             raise InvalidInput("cursor is not valid") from None
     org_id = None if Scope.HISTORY_READ in actor.scopes else actor.org_id
-    rows = await FlagRepository(session).page(org_id=org_id, status=status, category=category,
-                                              key=key, after=after, limit=limit + 1)
+    rows = await FlagRepository(session).page(
+        org_id=org_id, status=status, category=category, key=key, after=after, limit=limit + 1
+    )
     items = [flag_read(*row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -88,13 +109,20 @@ async def list_flags(
     return FlagPage(items=items, next_cursor=next_cursor)
 
 
-TRANSITION_ERRORS = problem_responses(*AUTH_ERRORS, FlagNotFound, InvalidTransition,
-                                      PreconditionRequired, StaleVersion)
+TRANSITION_ERRORS = problem_responses(
+    *AUTH_ERRORS, FlagNotFound, InvalidTransition, PreconditionRequired, StaleVersion
+)
 
 
 async def _transition(
-    request: Request, session: Any, actor: Any, flag_id: str, action: str,
-    if_match: str | None, *, own_only: bool = False,
+    request: Request,
+    session: Any,
+    actor: Any,
+    flag_id: str,
+    action: str,
+    if_match: str | None,
+    *,
+    own_only: bool = False,
 ) -> Response:
     row = await transition_flag(session, actor, flag_id, action, if_match, own_only=own_only)
     payload = flag_read(*row).model_dump_json()
@@ -105,7 +133,10 @@ async def _transition(
 
 @router.post("/v1/flags/{flag_id}/confirm", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def confirm_flag(
-    request: Request, flag_id: FlagId, session: WriteSession, actor: Reviewer,
+    request: Request,
+    flag_id: FlagId,
+    session: WriteSession,
+    actor: Reviewer,
     if_match: IfMatch = None,
 ) -> Any:
     """Confirm a `reported` flag (police). Requires `If-Match` with the flag's ETag."""
@@ -114,19 +145,23 @@ async def confirm_flag(
 
 @router.post("/v1/flags/{flag_id}/reject", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def reject_flag(
-    request: Request, flag_id: FlagId, session: WriteSession, actor: Reviewer,
+    request: Request,
+    flag_id: FlagId,
+    session: WriteSession,
+    actor: Reviewer,
     if_match: IfMatch = None,
 ) -> Any:
     """Reject a `reported` flag (police). Requires `If-Match` with the flag's ETag."""
     return await _transition(request, session, actor, flag_id, "reject", if_match)
 
 
-@router.post("/v1/flags/{flag_id}/withdraw", response_model=FlagRead,
-             responses=TRANSITION_ERRORS)
+@router.post("/v1/flags/{flag_id}/withdraw", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def withdraw_flag(
-    request: Request, flag_id: FlagId, session: WriteSession, actor: Reporter,
+    request: Request,
+    flag_id: FlagId,
+    session: WriteSession,
+    actor: Reporter,
     if_match: IfMatch = None,
 ) -> Any:
     """Withdraw one of your organisation's own flags. Requires `If-Match`."""
-    return await _transition(request, session, actor, flag_id, "withdraw", if_match,
-                             own_only=True)
+    return await _transition(request, session, actor, flag_id, "withdraw", if_match, own_only=True)

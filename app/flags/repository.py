@@ -15,23 +15,32 @@ class FlagRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _joined(self) -> Select[tuple[Flag, Subject, Organisation]]:
-        return (select(Flag, Subject, Organisation)
-                .join(Subject, Subject.id == Flag.subject_id)
-                .join(Organisation, Organisation.id == Flag.organisation_id))
+    def _joined(self) -> Select[Flag, Subject, Organisation]:
+        return (
+            select(Flag, Subject, Organisation)
+            .join(Subject, Subject.id == Flag.subject_id)
+            .join(Organisation, Organisation.id == Flag.organisation_id)
+        )
 
     async def get(self, flag_id: str) -> FlagRow | None:
         row = (await self.session.execute(self._joined().where(Flag.id == flag_id))).first()
         return None if row is None else (row[0], row[1], row[2])
 
     async def by_import_fingerprint(self, org_id: int, fingerprint: str) -> Flag | None:
-        stmt = select(Flag).where(Flag.organisation_id == org_id,
-                                  Flag.import_fingerprint == fingerprint)
+        stmt = select(Flag).where(
+            Flag.organisation_id == org_id, Flag.import_fingerprint == fingerprint
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def page(
-        self, *, org_id: int | None, status: str | None, category: str | None,
-        key: str | None, after: tuple[datetime, str] | None, limit: int,
+        self,
+        *,
+        org_id: int | None,
+        status: str | None,
+        category: str | None,
+        key: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[FlagRow]:
         stmt = self._joined()
         if org_id is not None:
@@ -48,6 +57,10 @@ class FlagRepository:
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
 
     async def due_to_expire(self, now: datetime, limit: int) -> Sequence[Flag]:
-        stmt = (select(Flag).where(Flag.status == "reported", Flag.expires_at <= now)
-                .order_by(Flag.expires_at).limit(limit))
+        stmt = (
+            select(Flag)
+            .where(Flag.status == "reported", Flag.expires_at <= now)
+            .order_by(Flag.expires_at)
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()

@@ -18,12 +18,14 @@ class FlagCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: SubjectIn
-    category: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$",
-                          description="a code from GET /v1/typologies")
+    category: str = Field(
+        pattern=r"^[A-Z][A-Z0-9_]{0,63}$", description="a code from GET /v1/typologies"
+    )
     description: str = Field(default="", max_length=2000)
     amount_lost_vnd: int | None = Field(default=None, ge=0, le=MAX_VND)
-    case_reference: str | None = Field(default=None, min_length=1, max_length=100,
-                                       description="police only")
+    case_reference: str | None = Field(
+        default=None, min_length=1, max_length=100, description="police only"
+    )
     holder_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 

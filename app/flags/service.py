@@ -42,13 +42,23 @@ def fold_holder_name(name: str) -> str:
 def flag_read(flag: Flag, subject: Subject, org: Organisation) -> FlagRead:
     return FlagRead(
         id=flag.id,
-        subject=FlagSubject(key=subject.key, kind=subject.kind, institution=subject.institution,
-                            identifier=subject.identifier),
-        organisation=org.code, status=flag.status,  # type: ignore[arg-type]
-        category=flag.category, description=flag.description,
-        amount_lost_vnd=flag.amount_lost_vnd, case_reference=flag.case_reference,
-        holder_name=flag.holder_name, version=flag.version, created_at=flag.created_at,
-        updated_at=flag.updated_at, expires_at=flag.expires_at,
+        subject=FlagSubject(
+            key=subject.key,
+            kind=subject.kind,
+            institution=subject.institution,
+            identifier=subject.identifier,
+        ),
+        organisation=org.code,
+        status=flag.status,
+        category=flag.category,
+        description=flag.description,
+        amount_lost_vnd=flag.amount_lost_vnd,
+        case_reference=flag.case_reference,
+        holder_name=flag.holder_name,
+        version=flag.version,
+        created_at=flag.created_at,
+        updated_at=flag.updated_at,
+        expires_at=flag.expires_at,
     )
 
 
@@ -57,8 +67,9 @@ def _flag_state(row: FlagRow) -> dict[str, Any]:
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(message, errors=[{"loc": ["body", field], "msg": message,
-                                          "type": "value_error"}])
+    return InvalidInput(
+        message, errors=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    )
 
 
 def check_flag_fields(actor: Actor, data: FlagCreate) -> None:
@@ -69,7 +80,11 @@ def check_flag_fields(actor: Actor, data: FlagCreate) -> None:
 
 
 async def create_flag(
-    session: AsyncSession, actor: Actor, data: FlagCreate, *, ttl_days: float,
+    session: AsyncSession,
+    actor: Actor,
+    data: FlagCreate,
+    *,
+    ttl_days: float,
     import_fingerprint: str | None = None,
 ) -> FlagRow:
     """Record a report; police reports start ``confirmed``, others expire after the TTL."""
@@ -82,12 +97,19 @@ async def create_flag(
     police = actor.org_kind == OrgKind.POLICE
     now = events.now
     flag = Flag(
-        id=str(uuid.uuid4()), subject_id=subject.id, organisation_id=actor.org_id,
-        status="confirmed" if police else "reported", category=data.category,
-        description=data.description, amount_lost_vnd=data.amount_lost_vnd,
+        id=str(uuid.uuid4()),
+        subject_id=subject.id,
+        organisation_id=actor.org_id,
+        status="confirmed" if police else "reported",
+        category=data.category,
+        description=data.description,
+        amount_lost_vnd=data.amount_lost_vnd,
         case_reference=data.case_reference,
         holder_name=fold_holder_name(data.holder_name) if data.holder_name else None,
-        import_fingerprint=import_fingerprint, version=1, created_at=now, updated_at=now,
+        import_fingerprint=import_fingerprint,
+        version=1,
+        created_at=now,
+        updated_at=now,
         expires_at=None if police else now + timedelta(days=ttl_days),
     )
     session.add(flag)
@@ -95,8 +117,14 @@ async def create_flag(
     org = await session.get(Organisation, actor.org_id)
     assert org is not None
     row = (flag, subject, org)
-    await events.append(entity_type="flag", entity_id=flag.id, entity_version=1,
-                        action=flag.status, state=_flag_state(row), subject_key=subject.key)
+    await events.append(
+        entity_type="flag",
+        entity_id=flag.id,
+        entity_version=1,
+        action=flag.status,
+        state=_flag_state(row),
+        subject_key=subject.key,
+    )
     await rederive(events, subject, await subjects.flags_of(subject.id))
     return row
 
@@ -123,8 +151,13 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 
 async def transition_flag(
-    session: AsyncSession, actor: Actor, flag_id: str, action: str, if_match: str | None,
-    *, own_only: bool = False,
+    session: AsyncSession,
+    actor: Actor,
+    flag_id: str,
+    action: str,
+    if_match: str | None,
+    *,
+    own_only: bool = False,
 ) -> FlagRow:
     """Confirm, reject or withdraw a flag under ``If-Match``; the subject's answer follows."""
     events = await EventWriter.begin(session, actor)
@@ -146,8 +179,14 @@ async def apply_transition(events: EventWriter, row: FlagRow, action: str) -> No
     flag.updated_at = events.now
     flag.expires_at = None
     await events.session.flush()
-    await events.append(entity_type="flag", entity_id=flag.id, entity_version=flag.version,
-                        action=target, state=_flag_state(row), subject_key=subject.key)
+    await events.append(
+        entity_type="flag",
+        entity_id=flag.id,
+        entity_version=flag.version,
+        action=target,
+        state=_flag_state(row),
+        subject_key=subject.key,
+    )
     await rederive(events, subject, await SubjectRepository(events.session).flags_of(subject.id))
 
 

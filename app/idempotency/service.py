@@ -32,20 +32,23 @@ def idempotency_key(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise InvalidInput("Idempotency-Key must be 1-200 printable characters", errors=[
-            {"loc": ["header", "Idempotency-Key"], "msg": "invalid", "type": "value_error"}])
+        raise InvalidInput(
+            "Idempotency-Key must be 1-200 printable characters",
+            errors=[
+                {"loc": ["header", "Idempotency-Key"], "msg": "invalid", "type": "value_error"}
+            ],
+        )
     return key
 
 
 def request_fingerprint(body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def replay(
-    session: AsyncSession, org_id: int, key: str, fingerprint: str
-) -> Response | None:
+async def replay(session: AsyncSession, org_id: int, key: str, fingerprint: str) -> Response | None:
     """The stored response for this key, or None when the key is new."""
     record = await session.get(IdempotencyRecord, (org_id, key))
     if record is None:
@@ -55,16 +58,33 @@ async def replay(
     headers = {"Idempotent-Replayed": "true"}
     if record.etag:
         headers["ETag"] = record.etag
-    return Response(record.response_body, status_code=record.status_code,
-                    media_type="application/json", headers=headers)
+    return Response(
+        record.response_body,
+        status_code=record.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 async def remember(
-    session: AsyncSession, org_id: int, key: str, fingerprint: str,
-    status_code: int, body: str, etag: str | None,
+    session: AsyncSession,
+    org_id: int,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    body: str,
+    etag: str | None,
 ) -> None:
-    session.add(IdempotencyRecord(organisation_id=org_id, key=key, request_hash=fingerprint,
-                                  status_code=status_code, response_body=body, etag=etag))
+    session.add(
+        IdempotencyRecord(
+            organisation_id=org_id,
+            key=key,
+            request_hash=fingerprint,
+            status_code=status_code,
+            response_body=body,
+            etag=etag,
+        )
+    )
     await session.flush()
 
 
@@ -93,5 +113,9 @@ async def idempotent_create(
     if key is not None:
         await remember(session, actor.org_id, key, fingerprint, 201, payload, tag)
     await commit(request, session)
-    return Response(payload, status_code=201, media_type="application/json",
-                    headers={"ETag": tag, "Location": location})
+    return Response(
+        payload,
+        status_code=201,
+        media_type="application/json",
+        headers={"ETag": tag, "Location": location},
+    )

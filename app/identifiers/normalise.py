@@ -36,8 +36,7 @@ _PHONE_PUNCTUATION = str.maketrans(dict.fromkeys("()", None))
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 _ACCOUNT_REASON = (
-    "account number must be 6-19 characters of 0-9 and A-Z"
-    " after removing spaces, dots and dashes"
+    "account number must be 6-19 characters of 0-9 and A-Z after removing spaces, dots and dashes"
 )
 _WALLET_REASON = (
     "wallet id must be a Vietnamese mobile number or 4-32 characters of 0-9 and A-Z"

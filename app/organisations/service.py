@@ -80,11 +80,24 @@ async def create_organisation(
         raise Conflict(f"organisation {code} already exists")
     now = events.now
     org = await repo.add(
-        Organisation(code=code, name=name, kind=kind, institution=institution, active=True,
-                     version=1, created_at=now, updated_at=now)
+        Organisation(
+            code=code,
+            name=name,
+            kind=kind,
+            institution=institution,
+            active=True,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
     )
-    await events.append(entity_type="organisation", entity_id=code, entity_version=1,
-                        action="created", state=organisation_state(org))
+    await events.append(
+        entity_type="organisation",
+        entity_id=code,
+        entity_version=1,
+        action="created",
+        state=organisation_state(org),
+    )
     return org
 
 
@@ -98,9 +111,13 @@ async def deactivate_organisation(session: AsyncSession, actor: Actor, code: str
         org.active = False
         org.version += 1
         org.updated_at = events.now
-        await events.append(entity_type="organisation", entity_id=code,
-                            entity_version=org.version, action="deactivated",
-                            state=organisation_state(org))
+        await events.append(
+            entity_type="organisation",
+            entity_id=code,
+            entity_version=org.version,
+            action="deactivated",
+            state=organisation_state(org),
+        )
     return org
 
 
@@ -126,12 +143,24 @@ async def create_client(
     secret = new_secret()
     secret_hash = await anyio.to_thread.run_sync(hash_secret, secret)
     client = await ClientRepository(session).add(
-        Client(client_id="cli_" + secrets.token_hex(12), organisation_id=org.id,
-               secret_hash=secret_hash, scopes=" ".join(requested), active=True, version=1,
-               created_at=events.now, updated_at=events.now)
+        Client(
+            client_id="cli_" + secrets.token_hex(12),
+            organisation_id=org.id,
+            secret_hash=secret_hash,
+            scopes=" ".join(requested),
+            active=True,
+            version=1,
+            created_at=events.now,
+            updated_at=events.now,
+        )
     )
-    await events.append(entity_type="client", entity_id=client.client_id, entity_version=1,
-                        action="created", state=client_state(client, org.code))
+    await events.append(
+        entity_type="client",
+        entity_id=client.client_id,
+        entity_version=1,
+        action="created",
+        state=client_state(client, org.code),
+    )
     return client, secret
 
 
@@ -147,9 +176,13 @@ async def revoke_client(session: AsyncSession, actor: Actor, client_id: str) -> 
         client.active = False
         client.version += 1
         client.updated_at = utcnow()
-        await events.append(entity_type="client", entity_id=client_id,
-                            entity_version=client.version, action="revoked",
-                            state=client_state(client, org.code))
+        await events.append(
+            entity_type="client",
+            entity_id=client_id,
+            entity_version=client.version,
+            action="revoked",
+            state=client_state(client, org.code),
+        )
     return client
 
 

@@ -88,8 +88,12 @@ def ewallet_code(value: str) -> str | None:
 @cache
 def typologies() -> tuple[Typology, ...]:
     return tuple(
-        Typology(r["code"].strip(), r["name_vi"].strip(), r["name_en"].strip(),
-                 r["description_en"].strip())
+        Typology(
+            r["code"].strip(),
+            r["name_vi"].strip(),
+            r["name_en"].strip(),
+            r["description_en"].strip(),
+        )
         for r in _rows("vn_fraud_typologies.csv")
     )
 

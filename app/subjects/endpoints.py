@@ -5,21 +5,35 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from app.errors import (
-    InsufficientScope, InvalidInput, ServiceUnavailable, Unauthenticated, problem_responses,
-)
 from app.db.session import ReadSession
+from app.errors import (
+    InsufficientScope,
+    InvalidInput,
+    ServiceUnavailable,
+    Unauthenticated,
+    problem_responses,
+)
 from app.identifiers.normalise import InvalidIdentifier, parse_key
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.subjects.auth import HistoryReader, Looker, Syncer
 from app.subjects.repository import SubjectEventRepository
+from app.subjects.risk import ACTIONS
 from app.subjects.schemas import (
-    BatchItem, BatchItemError, BatchLookupRequest, BatchLookupResponse, ChangeItem, ChangesPage,
-    HistoryEvent, HistoryPage, LookupResult, SubjectIn, SubjectRecord, VietQRLookupRequest,
+    BatchItem,
+    BatchItemError,
+    BatchLookupRequest,
+    BatchLookupResponse,
+    ChangeItem,
+    ChangesPage,
+    HistoryEvent,
+    HistoryPage,
+    LookupResult,
+    SubjectIn,
+    SubjectRecord,
+    VietQRLookupRequest,
     VietQRLookupResult,
 )
-from app.subjects.risk import ACTIONS
 from app.subjects.service import SubjectNotFound, answer, identify, identify_raw, subject_record
 from app.sync.mirror import RegistryMirror
 
@@ -27,8 +41,9 @@ router = APIRouter(tags=["lookup"])
 history_router = APIRouter(tags=["subjects"])
 
 AUTH_ERRORS = (Unauthenticated, InsufficientScope)
-SubjectKey = Annotated[str, Path(min_length=5, max_length=160,
-                                 description="canonical key, URL-encoded")]
+SubjectKey = Annotated[
+    str, Path(min_length=5, max_length=160, description="canonical key, URL-encoded")
+]
 
 
 def _fresh_mirror(request: Request) -> RegistryMirror:
@@ -39,8 +54,11 @@ def _fresh_mirror(request: Request) -> RegistryMirror:
     return mirror
 
 
-@router.post("/v1/lookup", response_model=LookupResult,
-             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+@router.post(
+    "/v1/lookup",
+    response_model=LookupResult,
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable),
+)
 async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResult:
     """Is this payee listed? Send one subject; act on `action` (`allow`, `warn`, `hold`).
 
@@ -52,8 +70,11 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResu
     return answer(mirror, identify(body).key)
 
 
-@router.post("/v1/lookup/batch", response_model=BatchLookupResponse,
-             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+@router.post(
+    "/v1/lookup/batch",
+    response_model=BatchLookupResponse,
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable),
+)
 async def lookup_batch(
     request: Request, body: BatchLookupRequest, actor: Looker
 ) -> BatchLookupResponse:
@@ -65,16 +86,20 @@ async def lookup_batch(
         try:
             identifier = identify_raw(raw, ("body", "items", index))
         except InvalidInput as exc:
-            error = BatchItemError(status=422, title=exc.title, detail=exc.detail,
-                                   errors=exc.errors)
+            error = BatchItemError(
+                status=422, title=exc.title, detail=exc.detail, errors=exc.errors
+            )
             items.append(BatchItem(index=index, error=error))
             continue
         items.append(BatchItem(index=index, result=answer(mirror, identifier.key)))
     return BatchLookupResponse(items=items, registry_version=mirror.seq)
 
 
-@router.post("/v1/lookup/vietqr", response_model=VietQRLookupResult,
-             responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable))
+@router.post(
+    "/v1/lookup/vietqr",
+    response_model=VietQRLookupResult,
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable),
+)
 async def lookup_vietqr(
     request: Request, body: VietQRLookupRequest, actor: Looker
 ) -> VietQRLookupResult:
@@ -84,63 +109,96 @@ async def lookup_vietqr(
     try:
         qr = parse_vietqr(body.payload)
     except InvalidVietQR as exc:
-        raise InvalidInput(exc.reason, errors=[
-            {"loc": ["body", "payload"], "msg": exc.reason, "type": "value_error"}]) from None
-    identifier = identify(SubjectIn(kind="bank_account", institution=qr.bin,
-                                    identifier=qr.account), ("body", "payload"))
+        raise InvalidInput(
+            exc.reason,
+            errors=[{"loc": ["body", "payload"], "msg": exc.reason, "type": "value_error"}],
+        ) from None
+    identifier = identify(
+        SubjectIn(kind="bank_account", institution=qr.bin, identifier=qr.account),
+        ("body", "payload"),
+    )
     result = answer(mirror, identifier.key)
-    return VietQRLookupResult(**result.model_dump(), bin=qr.bin, account=qr.account,
-                              amount_vnd=qr.amount_vnd)
+    return VietQRLookupResult(
+        **result.model_dump(), bin=qr.bin, account=qr.account, amount_vnd=qr.amount_vnd
+    )
 
 
-@router.get("/v1/changes", response_model=ChangesPage, tags=["sync"],
-            responses=problem_responses(*AUTH_ERRORS, InvalidInput))
+@router.get(
+    "/v1/changes",
+    response_model=ChangesPage,
+    tags=["sync"],
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput),
+)
 async def changes(
-    request: Request, session: ReadSession, actor: Syncer,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Limit = 100,
+    request: Request,
+    session: ReadSession,
+    actor: Syncer,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Limit = 100,
 ) -> ChangesPage:
     """Every change after `after` that altered some subject's lookup answer, in `seq` order.
     Keep `next_after` and ask again; replaying from 0 reproduces every current answer."""
     events = await SubjectEventRepository(session).subject_changes(after, limit)
-    items = [ChangeItem(seq=e.seq, key=e.subject_key or e.entity_id,
-                        risk_level=int(e.state["risk_level"]),
-                        action=ACTIONS[int(e.state["risk_level"])])  # type: ignore[arg-type]
-             for e in events]
+    items = [
+        ChangeItem(
+            seq=e.seq,
+            key=e.subject_key or e.entity_id,
+            risk_level=int(e.state["risk_level"]),
+            action=ACTIONS[int(e.state["risk_level"])],
+        )
+        for e in events
+    ]
     head = await SubjectEventRepository(session).head()
-    return ChangesPage(items=items, next_after=items[-1].seq if items else after,
-                       registry_version=head)
+    return ChangesPage(
+        items=items, next_after=items[-1].seq if items else after, registry_version=head
+    )
 
 
 def _canonical_key(key: str) -> str:
     try:
         return parse_key(key).key
     except InvalidIdentifier as exc:
-        raise InvalidInput(exc.reason, errors=[
-            {"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]) from None
+        raise InvalidInput(
+            exc.reason, errors=[{"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]
+        ) from None
 
 
-@history_router.get("/v1/subjects/{key}", response_model=SubjectRecord,
-                    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound))
+@history_router.get(
+    "/v1/subjects/{key}",
+    response_model=SubjectRecord,
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound),
+)
 async def read_subject(
-    key: SubjectKey, session: ReadSession, actor: HistoryReader,
+    key: SubjectKey,
+    session: ReadSession,
+    actor: HistoryReader,
     as_of: Annotated[datetime | None, Query(description="RFC 3339 time")] = None,
     version: Annotated[int | None, Query(ge=0, le=2**62, description="registry version")] = None,
 ) -> SubjectRecord:
     """A subject's full record: lookup fields, flags, disputes, recovery totals. With
     `as_of` (a time) or `version` (a registry version) it is the record as it stood then."""
     if as_of is not None and as_of.tzinfo is None:
-        raise InvalidInput("as_of needs a time zone (RFC 3339)", errors=[
-            {"loc": ["query", "as_of"], "msg": "missing time zone", "type": "value_error"}])
+        raise InvalidInput(
+            "as_of needs a time zone (RFC 3339)",
+            errors=[{"loc": ["query", "as_of"], "msg": "missing time zone", "type": "value_error"}],
+        )
     head = await SubjectEventRepository(session).head()
-    return await subject_record(session, _canonical_key(key), version=version, as_of=as_of,
-                                head=head)
+    return await subject_record(
+        session, _canonical_key(key), version=version, as_of=as_of, head=head
+    )
 
 
-@history_router.get("/v1/subjects/{key}/history", response_model=HistoryPage,
-                    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound))
+@history_router.get(
+    "/v1/subjects/{key}/history",
+    response_model=HistoryPage,
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound),
+)
 async def subject_history(
-    key: SubjectKey, session: ReadSession, actor: HistoryReader,
-    limit: Limit = 100, cursor: Cursor = None,
+    key: SubjectKey,
+    session: ReadSession,
+    actor: HistoryReader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> HistoryPage:
     """Every change event of the subject (its flags, disputes, recoveries and answer), in
     order, with actor, token id, request id and the entity's full new state."""

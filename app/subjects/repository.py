@@ -20,10 +20,16 @@ class SubjectRepository:
     async def get_or_create(self, identifier: Identifier) -> Subject:
         subject = await self.by_key(identifier.key)
         if subject is None:
-            subject = Subject(key=identifier.key, kind=identifier.kind,
-                              institution=identifier.institution,
-                              identifier=identifier.identifier, risk_level=0, categories=[],
-                              under_dispute=False, version=0)
+            subject = Subject(
+                key=identifier.key,
+                kind=identifier.kind,
+                institution=identifier.institution,
+                identifier=identifier.identifier,
+                risk_level=0,
+                categories=[],
+                under_dispute=False,
+                version=0,
+            )
             self.session.add(subject)
             await self.session.flush()
         return subject
@@ -40,26 +46,38 @@ class SubjectEventRepository:
         self.session = session
 
     async def history(self, key: str, after: int, limit: int) -> Sequence[ChangeEvent]:
-        stmt = (select(ChangeEvent)
-                .where(ChangeEvent.subject_key == key, ChangeEvent.seq > after)
-                .order_by(ChangeEvent.seq).limit(limit))
+        stmt = (
+            select(ChangeEvent)
+            .where(ChangeEvent.subject_key == key, ChangeEvent.seq > after)
+            .order_by(ChangeEvent.seq)
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def up_to(self, key: str, version: int) -> Sequence[ChangeEvent]:
-        stmt = (select(ChangeEvent)
-                .where(ChangeEvent.subject_key == key, ChangeEvent.seq <= version)
-                .order_by(ChangeEvent.seq))
+        stmt = (
+            select(ChangeEvent)
+            .where(ChangeEvent.subject_key == key, ChangeEvent.seq <= version)
+            .order_by(ChangeEvent.seq)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def subject_changes(self, after: int, limit: int) -> Sequence[ChangeEvent]:
-        stmt = (select(ChangeEvent)
-                .where(ChangeEvent.entity_type == "subject", ChangeEvent.seq > after)
-                .order_by(ChangeEvent.seq).limit(limit))
+        stmt = (
+            select(ChangeEvent)
+            .where(ChangeEvent.entity_type == "subject", ChangeEvent.seq > after)
+            .order_by(ChangeEvent.seq)
+            .limit(limit)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def version_at(self, moment: object) -> int:
-        stmt = (select(ChangeEvent.seq).where(ChangeEvent.occurred_at <= moment)
-                .order_by(ChangeEvent.seq.desc()).limit(1))
+        stmt = (
+            select(ChangeEvent.seq)
+            .where(ChangeEvent.occurred_at <= moment)
+            .order_by(ChangeEvent.seq.desc())
+            .limit(1)
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none() or 0
 
     async def head(self) -> int:

@@ -15,15 +15,18 @@ class SubjectIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [
-            {"kind": "bank_account", "institution": "VCB", "identifier": "0123 456 789"},
-            {"kind": "phone", "institution": None, "identifier": "0912 345 678"},
-        ]},
+        json_schema_extra={
+            "examples": [
+                {"kind": "bank_account", "institution": "VCB", "identifier": "0123 456 789"},
+                {"kind": "phone", "institution": None, "identifier": "0912 345 678"},
+            ]
+        },
     )
 
     kind: SubjectKind
     institution: str | None = Field(
-        default=None, max_length=64,
+        default=None,
+        max_length=64,
         description="BIN, bank code or short name; e-wallet code; null for phones",
     )
     identifier: str = Field(min_length=1, max_length=64)
@@ -49,7 +52,8 @@ class BatchLookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict[str, Any]] = Field(
-        min_length=1, max_length=1000,
+        min_length=1,
+        max_length=1000,
         description="1-1,000 subjects; an invalid item gets its own error entry",
     )
 

@@ -29,8 +29,10 @@ def identify(subject: SubjectIn, loc: Sequence[str | int] = ("body",)) -> Identi
     try:
         return normalise_subject(subject.kind, subject.institution, subject.identifier)
     except InvalidIdentifier as exc:
-        raise InvalidInput(exc.reason, errors=[
-            {"loc": [*loc, exc.field], "msg": exc.reason, "type": "value_error"}]) from None
+        raise InvalidInput(
+            exc.reason,
+            errors=[{"loc": [*loc, exc.field], "msg": exc.reason, "type": "value_error"}],
+        ) from None
 
 
 def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
@@ -38,8 +40,9 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
     try:
         subject = SubjectIn.model_validate(item)
     except ValidationError as exc:
-        errors = [{"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
         raise InvalidInput("subject is not valid", errors=errors) from None
     return identify(subject, loc)
 
@@ -53,12 +56,12 @@ def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> L
         key=key,
         listed=listing.risk_level > 0,
         risk_level=listing.risk_level,
-        risk=RISK_NAMES[listing.risk_level],  # type: ignore[arg-type]
-        action=ACTIONS[listing.risk_level],  # type: ignore[arg-type]
+        risk=RISK_NAMES[listing.risk_level],
+        action=ACTIONS[listing.risk_level],
         categories=list(listing.categories),
         under_dispute=listing.under_dispute,
-        first_flagged_at=listing.first_flagged_at,  # type: ignore[arg-type]
-        last_changed_at=listing.last_changed_at,  # type: ignore[arg-type]
+        first_flagged_at=listing.first_flagged_at,
+        last_changed_at=listing.last_changed_at,
         registry_version=mirror.seq,
         warning_id=warning_id,
     )
@@ -77,8 +80,11 @@ def subject_state(subject: Subject) -> dict[str, Any]:
 
 
 async def rederive(
-    events: EventWriter, subject: Subject, flags: Sequence[Flag],
-    *, under_dispute: bool | None = None,
+    events: EventWriter,
+    subject: Subject,
+    flags: Sequence[Flag],
+    *,
+    under_dispute: bool | None = None,
 ) -> None:
     """Recompute the subject's answer in the same transaction as the change behind it.
 
@@ -87,8 +93,11 @@ async def rederive(
     risk = derive_risk(FlagFacts(f.status, f.organisation_id, f.category) for f in flags)
     dispute = subject.under_dispute if under_dispute is None else under_dispute
     first = min((f.created_at for f in flags), default=None)
-    changed = (risk.level != subject.risk_level or list(risk.categories) != subject.categories
-               or dispute != subject.under_dispute)
+    changed = (
+        risk.level != subject.risk_level
+        or list(risk.categories) != subject.categories
+        or dispute != subject.under_dispute
+    )
     if subject.first_flagged_at is None and first is not None:
         subject.first_flagged_at = first
     if not changed:
@@ -98,14 +107,23 @@ async def rederive(
     subject.under_dispute = dispute
     subject.last_changed_at = events.now
     subject.version += 1
-    await events.append(entity_type="subject", entity_id=subject.key,
-                        entity_version=subject.version, action="answer_changed",
-                        state=subject_state(subject), subject_key=subject.key)
+    await events.append(
+        entity_type="subject",
+        entity_id=subject.key,
+        entity_version=subject.version,
+        action="answer_changed",
+        state=subject_state(subject),
+        subject_key=subject.key,
+    )
 
 
 async def subject_record(
-    session: AsyncSession, key: str, *, version: int | None = None,
-    as_of: datetime | None = None, head: int,
+    session: AsyncSession,
+    key: str,
+    *,
+    version: int | None = None,
+    as_of: datetime | None = None,
+    head: int,
 ) -> SubjectRecord:
     """The record as it stood at a registry version (default: now), rebuilt from events."""
     repo = SubjectEventRepository(session)
@@ -135,20 +153,25 @@ def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> Subjec
     kind, institution, identifier = _split_key(key)
     level = int(subject.get("risk_level", 0))
     return SubjectRecord(
-        key=key, kind=kind, institution=institution, identifier=identifier,
-        listed=level > 0, risk_level=level,
-        risk=RISK_NAMES[level],  # type: ignore[arg-type]
-        action=ACTIONS[level],  # type: ignore[arg-type]
+        key=key,
+        kind=kind,
+        institution=institution,
+        identifier=identifier,
+        listed=level > 0,
+        risk_level=level,
+        risk=RISK_NAMES[level],
+        action=ACTIONS[level],
         categories=list(subject.get("categories", [])),
         under_dispute=bool(subject.get("under_dispute", False)),
         first_flagged_at=subject.get("first_flagged_at"),
         last_changed_at=subject.get("last_changed_at"),
         registry_version=version,
-        flags=list(flags.values()), disputes=list(disputes.values()), recovery=recovery,
+        flags=list(flags.values()),
+        disputes=list(disputes.values()),
+        recovery=recovery,
     )
 
 
 def _split_key(key: str) -> tuple[str, str | None, str]:
     kind, institution, identifier = key.split(":", 2)
     return kind, institution or None, identifier
-

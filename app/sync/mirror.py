@@ -97,10 +97,17 @@ class RegistryMirror:
             reload_principals = False
             while self.seq < head:
                 stmt = (
-                    select(ChangeEvent.seq, ChangeEvent.entity_type, ChangeEvent.subject_key,
-                           ChangeEvent.state)
-                    .where(ChangeEvent.seq > self.seq, ChangeEvent.seq <= head,
-                           ChangeEvent.entity_type.in_(("subject", "client", "organisation")))
+                    select(
+                        ChangeEvent.seq,
+                        ChangeEvent.entity_type,
+                        ChangeEvent.subject_key,
+                        ChangeEvent.state,
+                    )
+                    .where(
+                        ChangeEvent.seq > self.seq,
+                        ChangeEvent.seq <= head,
+                        ChangeEvent.entity_type.in_(("subject", "client", "organisation")),
+                    )
                     .order_by(ChangeEvent.seq)
                     .limit(_BATCH)
                 )
@@ -162,7 +169,9 @@ def subject_index_state(subject: Subject) -> dict[str, Any]:
         "categories": list(subject.categories or []),
         "under_dispute": subject.under_dispute,
         "first_flagged_at": format_timestamp(subject.first_flagged_at)
-        if subject.first_flagged_at else None,
+        if subject.first_flagged_at
+        else None,
         "last_changed_at": format_timestamp(subject.last_changed_at)
-        if subject.last_changed_at else None,
+        if subject.last_changed_at
+        else None,
     }

@@ -161,7 +161,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organisation_id", "key", name=op.f("pk_idempotency_record")),
     )
-    op.execute(f"INSERT INTO registry_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')")
+    op.execute(f"INSERT INTO registry_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')")  # noqa: S608
     _forbid_event_rewrites()
 
 

@@ -37,16 +37,19 @@ class Server:
 
     def cli(self, *args: str) -> Any:
         """Run a ``registry`` command with ``--json`` and return its parsed output."""
-        done = subprocess.run([*REGISTRY, *args, "--json"], env=self.env, capture_output=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            [*REGISTRY, *args, "--json"], env=self.env, capture_output=True, timeout=60, check=False
+        )
         assert done.returncode == 0, done.stderr.decode()
         return json.loads(done.stdout)
 
     def start(self, log_dir: Path) -> None:
         self.log = log_dir / f"server-{self.port}.log"
         self.process = subprocess.Popen(
-            [*REGISTRY, "serve", "--port", str(self.port)], env=self.env,
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            [*REGISTRY, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -32,12 +32,26 @@ def caller(srv: Server, code: str, kind: str, institution: str | None = None) ->
     if institution:
         args += ["--institution", institution]
     srv.cli(*args)
-    client = srv.cli("client", "create", "--org", code, "--scopes", {
-        "bank": "lookup sync flags:write", "ewallet": "lookup flags:write",
-        "police": "lookup flags:write flags:review history:read"}[kind])
-    token = httpx.post(f"{srv.url}/v1/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client["client_id"],
-        "client_secret": client["client_secret"]}).json()["access_token"]
+    client = srv.cli(
+        "client",
+        "create",
+        "--org",
+        code,
+        "--scopes",
+        {
+            "bank": "lookup sync flags:write",
+            "ewallet": "lookup flags:write",
+            "police": "lookup flags:write flags:review history:read",
+        }[kind],
+    )
+    token = httpx.post(
+        f"{srv.url}/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    ).json()["access_token"]
     return {"Authorization": f"Bearer {token}", "client_id": client["client_id"]}
 
 
@@ -58,26 +72,33 @@ def test_flag_to_lookup_to_history_story(server: Server) -> None:
 
     assert look(ACCOUNT)["action"] == "allow"
     # Police flag: confirmed at once, the bank is told to hold.
-    flag = http.post("/v1/flags", headers=auth(police), json={
-        "subject": ACCOUNT, "category": "INVESTMENT_CRYPTO", "case_reference": "PC02-1"})
+    flag = http.post(
+        "/v1/flags",
+        headers=auth(police),
+        json={"subject": ACCOUNT, "category": "INVESTMENT_CRYPTO", "case_reference": "PC02-1"},
+    )
     assert flag.status_code == 201 and flag.json()["status"] == "confirmed"
     held = look(ACCOUNT)
     assert (held["key"], held["action"], held["risk"]) == (KEY, "hold", "high")
 
     # A bank report on a wallet: warn (low); a second organisation: medium.
-    first = http.post("/v1/flags", headers=auth(bank), json={"subject": MULE,
-                                                            "category": "ACCOUNT_MULE"})
+    first = http.post(
+        "/v1/flags", headers=auth(bank), json={"subject": MULE, "category": "ACCOUNT_MULE"}
+    )
     assert first.status_code == 201
     low = look(MULE)
     assert (low["key"], low["action"], low["risk"]) == (MULE_KEY, "warn", "low")
-    second = http.post("/v1/flags", headers=auth(wallet), json={"subject": MULE,
-                                                               "category": "ACCOUNT_MULE"})
+    second = http.post(
+        "/v1/flags", headers=auth(wallet), json={"subject": MULE, "category": "ACCOUNT_MULE"}
+    )
     medium = look(MULE)
     assert (medium["action"], medium["risk"]) == ("warn", "medium")
 
     # The bank withdraws its report; the wallet's report expires: allow.
-    withdrawn = http.post(f"/v1/flags/{first.json()['id']}/withdraw",
-                          headers=auth(bank) | {"If-Match": first.headers["etag"]})
+    withdrawn = http.post(
+        f"/v1/flags/{first.json()['id']}/withdraw",
+        headers=auth(bank) | {"If-Match": first.headers["etag"]},
+    )
     assert withdrawn.status_code == 200
     assert look(MULE)["risk"] == "low"
     time.sleep(3.2)
@@ -91,8 +112,12 @@ def test_flag_to_lookup_to_history_story(server: Server) -> None:
     url = f"/v1/subjects/{quote(MULE_KEY, safe='')}"
     history = http.get(f"{url}/history", headers=auth(police)).json()["items"]
     flag_steps = [(e["entity_id"], e["action"]) for e in history if e["entity_type"] == "flag"]
-    assert flag_steps == [(first.json()["id"], "reported"), (second.json()["id"], "reported"),
-                          (first.json()["id"], "withdrawn"), (second.json()["id"], "expired")]
+    assert flag_steps == [
+        (first.json()["id"], "reported"),
+        (second.json()["id"], "reported"),
+        (first.json()["id"], "withdrawn"),
+        (second.json()["id"], "expired"),
+    ]
     answers = [e["state"]["risk_level"] for e in history if e["entity_type"] == "subject"]
     assert answers == [1, 2, 1, 0]
     then = http.get(url, params={"version": medium["registry_version"]}, headers=auth(police))
@@ -104,8 +129,9 @@ def test_flag_to_lookup_to_history_story(server: Server) -> None:
     # The change feed replays to the same answers.
     replayed: dict[str, int] = {}
     after = 0
-    while page := http.get("/v1/changes", params={"after": after, "limit": 1},
-                           headers=auth(bank)).json()["items"]:
+    while page := http.get(
+        "/v1/changes", params={"after": after, "limit": 1}, headers=auth(bank)
+    ).json()["items"]:
         replayed.update({item["key"]: item["risk_level"] for item in page})
         after = page[-1]["seq"]
     assert replayed == {KEY: 3, MULE_KEY: 0}

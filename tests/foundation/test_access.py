@@ -30,14 +30,21 @@ def app_with_probe(app: FastAPI) -> FastAPI:
     return app
 
 
-async def test_form_and_basic_credentials_both_work(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_form_and_basic_credentials_both_work(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     await make_org(app, "ACB", "bank", "ACB")
     client_id, secret = await make_client(app, "ACB", "lookup sync")
-    form = await client.post("/v1/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    form = await client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    via_basic = await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"},
-                                  headers={"Authorization": f"Basic {basic}"})
+    via_basic = await client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
     for response in (form, via_basic):
         assert response.status_code == 200, response.text
         body = response.json()
@@ -53,8 +60,10 @@ async def test_wrong_secret_and_unknown_client_are_401_problem(
     await make_org(app, "ACB", "bank", "ACB")
     client_id, _ = await make_client(app, "ACB", "lookup")
     for cid, secret in ((client_id, "wrong"), ("cli_nobody", "x")):
-        response = await client.post("/v1/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": cid, "client_secret": secret})
+        response = await client.post(
+            "/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},
+        )
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["status"] == 401
@@ -65,12 +74,20 @@ async def test_unsupported_grant_and_unheld_scope_are_refused(
 ) -> None:
     await make_org(app, "ACB", "bank", "ACB")
     client_id, secret = await make_client(app, "ACB", "lookup")
-    grant = await client.post("/v1/oauth/token", data={
-        "grant_type": "password", "client_id": client_id, "client_secret": secret})
+    grant = await client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "password", "client_id": client_id, "client_secret": secret},
+    )
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
-    scope = await client.post("/v1/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
-        "scope": "lookup admin"})
+    scope = await client.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+            "scope": "lookup admin",
+        },
+    )
     assert scope.status_code == 400 and scope.json()["error"] == "invalid_scope"
 
 
@@ -87,8 +104,12 @@ async def test_requested_scope_narrows_the_token(
 async def test_missing_and_bad_token_get_401_invalid_token(
     app_with_probe: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    for headers in ({}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic eDp5"},
-                    {"Authorization": "Bearer a.b.c"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic eDp5"},
+        {"Authorization": "Bearer a.b.c"},
+    ):
         response = await client.get(PROTECTED, headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
@@ -134,18 +155,26 @@ async def test_revoked_client_and_deactivated_org_stop_at_once(
     for caller in (first, second):
         response = await client.get(PROTECTED, headers=caller.headers)
         assert response.status_code == 401
-    refused = await client.post("/v1/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": first.client_id,
-        "client_secret": first.secret})
+    refused = await client.post(
+        "/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": first.client_id,
+            "client_secret": first.secret,
+        },
+    )
     assert refused.status_code == 401
 
 
-async def test_secret_is_stored_only_as_a_slow_hash(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_secret_is_stored_only_as_a_slow_hash(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     await make_org(app, "ACB", "bank", "ACB")
     client_id, secret = await make_client(app, "ACB", "lookup")
     async with app.state.runtime.db.read_session() as session:
-        stored = (await session.execute(select(Client).where(Client.client_id == client_id))
-                  ).scalar_one()
+        stored = (
+            await session.execute(select(Client).where(Client.client_id == client_id))
+        ).scalar_one()
     assert secret not in stored.secret_hash
     assert stored.secret_hash.startswith("scrypt$16384$")
 

@@ -37,17 +37,25 @@ async def test_twenty_concurrent_writers_from_two_engines_all_succeed(settings: 
     async def write(i: int) -> None:
         db = engines[i % 2]
         async with db.write_session() as session:
-            await create_organisation(session, Actor.command_line(), code=f"ORG{i:02d}",
-                                      name=f"Org {i}", kind="police", institution=None)
+            await create_organisation(
+                session,
+                Actor.command_line(),
+                code=f"ORG{i:02d}",
+                name=f"Org {i}",
+                kind="police",
+                institution=None,
+            )
             await session.commit()
 
     try:
         await asyncio.gather(*(write(i) for i in range(20)))
         async with engines[0].read_session() as session:
-            count = (await session.execute(select(func.count()).select_from(ChangeEvent))
-                     ).scalar_one()
-            seqs = list((await session.execute(select(ChangeEvent.seq).order_by(ChangeEvent.seq))
-                         ).scalars())
+            count = (
+                await session.execute(select(func.count()).select_from(ChangeEvent))
+            ).scalar_one()
+            seqs = list(
+                (await session.execute(select(ChangeEvent.seq).order_by(ChangeEvent.seq))).scalars()
+            )
             head = (await session.execute(select(RegistryHead.seq))).scalar_one()
     finally:
         for db in engines:

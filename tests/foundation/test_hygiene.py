@@ -41,7 +41,8 @@ async def test_security_headers_and_no_server_banner(client: httpx.AsyncClient) 
 
 async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/v1/oauth/token", content=b"grant_type=" + b"x" * 1_100_000,
+        "/v1/oauth/token",
+        content=b"grant_type=" + b"x" * 1_100_000,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 413
@@ -53,8 +54,11 @@ async def test_streamed_oversized_body_without_length_is_413(client: httpx.Async
         for _ in range(20):
             yield b"x" * 100_000
 
-    response = await client.post("/v1/oauth/token", content=chunks(),
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/v1/oauth/token",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
 
 

@@ -14,27 +14,33 @@ from tests.factories import make_caller
 from tests.registry.test_flags_and_lookup import ACCOUNT, KEY, flag_body, lookup
 
 
-async def test_fifty_parallel_writers_on_one_subject(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_fifty_parallel_writers_on_one_subject(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     callers = [await make_caller(app, client, f"BANK{i}", "bank") for i in range(4)]
     callers.append(await make_caller(app, client, "C06", "police"))
 
     async def report(i: int) -> httpx.Response:
         caller = callers[i % len(callers)]
-        return await client.post("/v1/flags", json=flag_body(description=f"report {i}"),
-                                 headers=caller.headers)
+        return await client.post(
+            "/v1/flags", json=flag_body(description=f"report {i}"), headers=caller.headers
+        )
 
     responses = await asyncio.gather(*(report(i) for i in range(50)))
     assert [r.status_code for r in responses] == [201] * 50
     # Then half of the banks' reports are withdrawn concurrently with new ones.
     own = [(r.json()["id"], callers[i % 5]) for i, r in enumerate(responses) if i % 5 != 4]
-    withdrawals = [client.post(f"/v1/flags/{fid}/withdraw",
-                               headers=c.headers | {"If-Match": '"1"'}) for fid, c in own[:20]]
+    withdrawals = [
+        client.post(f"/v1/flags/{fid}/withdraw", headers=c.headers | {"If-Match": '"1"'})
+        for fid, c in own[:20]
+    ]
     results = await asyncio.gather(*withdrawals)
     assert [r.status_code for r in results] == [200] * 20
 
     async with app.state.runtime.db.read_session() as session:
-        seqs = list((await session.execute(select(ChangeEvent.seq).order_by(ChangeEvent.seq))
-                     ).scalars())
+        seqs = list(
+            (await session.execute(select(ChangeEvent.seq).order_by(ChangeEvent.seq))).scalars()
+        )
         subject = (await session.execute(select(Subject).where(Subject.key == KEY))).scalar_one()
         flags = list((await session.execute(select(Flag))).scalars())
     assert seqs == list(range(1, len(seqs) + 1))
@@ -66,6 +72,7 @@ async def test_concurrent_retries_of_one_idempotency_key_create_once(
     bank = await make_caller(app, client, "VCB", "bank")
     headers = bank.headers | {"Idempotency-Key": "retry-storm"}
     responses = await asyncio.gather(
-        *(client.post("/v1/flags", json=flag_body(), headers=headers) for _ in range(10)))
+        *(client.post("/v1/flags", json=flag_body(), headers=headers) for _ in range(10))
+    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
