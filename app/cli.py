@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -26,9 +27,11 @@ cli = typer.Typer(
 org_cli = typer.Typer(help="Organisations", no_args_is_help=True)
 client_cli = typer.Typer(help="API clients", no_args_is_help=True)
 key_cli = typer.Typer(help="Token signing keys", no_args_is_help=True)
+audit_cli = typer.Typer(help="The audit chain", no_args_is_help=True)
 cli.add_typer(org_cli, name="org")
 cli.add_typer(client_cli, name="client")
 cli.add_typer(key_cli, name="key")
+cli.add_typer(audit_cli, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -211,6 +214,60 @@ def expire(as_json: JsonOption = False) -> None:
             await db.dispose()
 
     emit({"expired": asyncio.run(runner())}, as_json, "expiry")
+
+
+def run_read(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one read session against the configured database."""
+
+    async def runner() -> T:
+        db = create_database(get_settings())
+        try:
+            async with db.read_session() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(runner())
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    checkpoint: Annotated[Path | None, typer.Option(help="a checkpoint file to check too")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify the hash chain straight from the database (exit 1 when it does not verify)."""
+    from app.audit.checkpoint import check_checkpoint
+    from app.audit.verify import verify_chain
+
+    settings = get_settings()
+    result = run_read(verify_chain).model_dump()
+    if checkpoint is not None:
+        token = checkpoint.read_text().strip()
+        check = run_read(lambda s: check_checkpoint(s, settings.checkpoint_key_file, token))
+        result["checkpoint"] = {"ok": check.ok, "seq": check.seq, "reason": check.reason}
+        result["ok"] = result["ok"] and check.ok
+    emit(result, as_json, "audit chain")
+    if not result["ok"]:
+        raise typer.Exit(code=1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write it here")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sign the chain head with the checkpoint key (not stored in the database)."""
+    from app.audit.checkpoint import make_checkpoint
+
+    settings = get_settings()
+    token, seq, digest = run_read(lambda s: make_checkpoint(s, settings.checkpoint_key_file))
+    if output is not None:
+        output.write_text(token + "\n")
+    emit(
+        {"seq": seq, "hash": digest, "checkpoint": token, "file": str(output) if output else None},
+        as_json,
+        "checkpoint signed",
+    )
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./registry.db"
     jwt_key_file: Path = Path("./registry-jwt-key.pem")
+    # Signs audit checkpoints; keep it away from the database (and its backups).
+    checkpoint_key_file: Path = Path("./registry-checkpoint-key.pem")
     # Fixed by contract: every token carries them, and verification demands them.
     jwt_issuer: str = "urn:vn-fraud-registry"
     jwt_audience: str = "urn:vn-fraud-registry:api"

@@ -11,15 +11,18 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.audit.endpoints import router as audit_router
 from app.auth.keys import SigningKeys
 from app.config import Settings, get_settings
 from app.db.engine import create_database
 from app.db.migrations import schema_head
+from app.disputes.endpoints import router as disputes_router
 from app.flags.endpoints import router as flags_router
 from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
 from app.oauth.endpoints import router as oauth_router
 from app.problems import Problem, install_problem_handlers
+from app.recovery.endpoints import router as recovery_router
 from app.request_context import RequestContextMiddleware
 from app.runtime import Runtime
 from app.subjects.endpoints import history_router
@@ -85,7 +88,16 @@ async def start_runtime(settings: Settings) -> Runtime:
 
 
 def routers() -> list[Any]:
-    return [health_router, oauth_router, lookup_router, flags_router, history_router]
+    return [
+        health_router,
+        oauth_router,
+        lookup_router,
+        flags_router,
+        history_router,
+        disputes_router,
+        recovery_router,
+        audit_router,
+    ]
 
 
 def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:

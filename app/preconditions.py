@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Header
+
 from app.errors import PreconditionRequired, StaleVersion
 
 
@@ -16,3 +20,8 @@ def check_if_match(header: str | None, version: int) -> None:
     candidates = {part.strip() for part in header.split(",")}
     if etag(version) not in candidates and "*" not in candidates:
         raise StaleVersion(f"current version is {version}", headers={"ETag": etag(version)})
+
+
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=200, description="the ETag you last read")
+]

@@ -15,20 +15,14 @@ from pathlib import Path
 
 import asyncpg
 
+import app.models  # noqa: F401  (registers every table)
+from app.db.base import Base
 from app.db.migrations import upgrade_to_head
 from app.models.registry_head import GENESIS_HASH
 
 ENGINE = os.environ.get("REGISTRY_TEST_DATABASE", "sqlite")
 PG_ADMIN_DSN = os.environ.get("REGISTRY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = (
-    "change_event",
-    "client",
-    "flag",
-    "idempotency_record",
-    "organisation",
-    "registry_head",
-    "subject",
-)
+TABLES = tuple(table.name for table in Base.metadata.sorted_tables)
 
 
 def pg_dsn(name: str) -> str:

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -31,3 +33,27 @@ async def commit(request: Request, session: AsyncSession) -> None:
     """
     await session.commit()
     await request.app.state.runtime.mirror.refresh()
+
+
+async def commit_and_respond(
+    request: Request,
+    session: AsyncSession,
+    resource: BaseModel,
+    version: int,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Serialise, commit, then answer with the resource and its ETag.
+
+    The body is built before the commit (attributes may not be touched after it) but sent
+    only once the commit succeeded.
+    """
+    payload = resource.model_dump_json()
+    await commit(request, session)
+    return Response(
+        payload,
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": f'"{version}"', **(headers or {})},
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.auth.scopes import Scope
-from app.db.session import ReadSession, WriteSession, commit
+from app.db.session import ReadSession, WriteSession, commit_and_respond
 from app.errors import (
     IdempotencyKeyReused,
     InsufficientScope,
@@ -29,12 +29,11 @@ from app.flags.service import (
 )
 from app.idempotency.service import idempotent_create
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from app.preconditions import etag
+from app.preconditions import IfMatch, etag
 
 router = APIRouter(tags=["flags"])
 
 FlagId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
@@ -125,10 +124,7 @@ async def _transition(
     own_only: bool = False,
 ) -> Response:
     row = await transition_flag(session, actor, flag_id, action, if_match, own_only=own_only)
-    payload = flag_read(*row).model_dump_json()
-    version = row[0].version
-    await commit(request, session)
-    return Response(payload, media_type="application/json", headers={"ETag": etag(version)})
+    return await commit_and_respond(request, session, flag_read(*row), row[0].version)
 
 
 @router.post("/v1/flags/{flag_id}/confirm", response_model=FlagRead, responses=TRANSITION_ERRORS)

@@ -22,7 +22,7 @@ class FlagCreate(BaseModel):
         pattern=r"^[A-Z][A-Z0-9_]{0,63}$", description="a code from GET /v1/typologies"
     )
     description: str = Field(default="", max_length=2000)
-    amount_lost_vnd: int | None = Field(default=None, ge=0, le=MAX_VND)
+    amount_lost_vnd: int | None = Field(default=None, ge=0, le=MAX_VND, strict=True)
     case_reference: str | None = Field(
         default=None, min_length=1, max_length=100, description="police only"
     )

@@ -169,7 +169,10 @@ async def transition_flag(
     return row
 
 
-async def apply_transition(events: EventWriter, row: FlagRow, action: str) -> None:
+async def apply_transition(
+    events: EventWriter, row: FlagRow, action: str, *, then_rederive: bool = True
+) -> None:
+    """Move a flag to its next status and write its event; the caller holds the head lock."""
     flag, subject, _ = row
     allowed_from, target = TRANSITIONS[action]
     if flag.status not in allowed_from:

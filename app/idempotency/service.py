@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import EventWriter
 from app.auth.actor import Actor
-from app.db.session import commit
+from app.db.session import commit_and_respond
 from app.errors import IdempotencyKeyReused, InvalidInput
 from app.models import IdempotencyRecord
 from app.preconditions import etag
@@ -108,14 +108,9 @@ async def idempotent_create(
         if replayed is not None:
             return replayed
     resource, version, location = await create()
-    payload = resource.model_dump_json()
-    tag = etag(version)
     if key is not None:
-        await remember(session, actor.org_id, key, fingerprint, 201, payload, tag)
-    await commit(request, session)
-    return Response(
-        payload,
-        status_code=201,
-        media_type="application/json",
-        headers={"ETag": tag, "Location": location},
+        body_json = resource.model_dump_json()
+        await remember(session, actor.org_id, key, fingerprint, 201, body_json, etag(version))
+    return await commit_and_respond(
+        request, session, resource, version, status_code=201, headers={"Location": location}
     )

@@ -2,18 +2,22 @@
 
 from app.models.change_event import ChangeEvent
 from app.models.client import Client
+from app.models.dispute import Dispute
 from app.models.flag import Flag
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.organisation import Organisation
+from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
 from app.models.subject import Subject
 
 __all__ = [
     "ChangeEvent",
     "Client",
+    "Dispute",
     "Flag",
     "IdempotencyRecord",
     "Organisation",
+    "RecoveryEntry",
     "RegistryHead",
     "Subject",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from app.db.session import ReadSession
 from app.errors import (
@@ -13,7 +13,6 @@ from app.errors import (
     Unauthenticated,
     problem_responses,
 )
-from app.identifiers.normalise import InvalidIdentifier, parse_key
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.subjects.auth import HistoryReader, Looker, Syncer
@@ -30,20 +29,25 @@ from app.subjects.schemas import (
     HistoryPage,
     LookupResult,
     SubjectIn,
+    SubjectKey,
     SubjectRecord,
     VietQRLookupRequest,
     VietQRLookupResult,
 )
-from app.subjects.service import SubjectNotFound, answer, identify, identify_raw, subject_record
+from app.subjects.service import (
+    SubjectNotFound,
+    answer,
+    canonical_key,
+    identify,
+    identify_raw,
+    subject_record,
+)
 from app.sync.mirror import RegistryMirror
 
 router = APIRouter(tags=["lookup"])
 history_router = APIRouter(tags=["subjects"])
 
 AUTH_ERRORS = (Unauthenticated, InsufficientScope)
-SubjectKey = Annotated[
-    str, Path(min_length=5, max_length=160, description="canonical key, URL-encoded")
-]
 
 
 def _fresh_mirror(request: Request) -> RegistryMirror:
@@ -154,15 +158,6 @@ async def changes(
     )
 
 
-def _canonical_key(key: str) -> str:
-    try:
-        return parse_key(key).key
-    except InvalidIdentifier as exc:
-        raise InvalidInput(
-            exc.reason, errors=[{"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]
-        ) from None
-
-
 @history_router.get(
     "/v1/subjects/{key}",
     response_model=SubjectRecord,
@@ -184,7 +179,7 @@ async def read_subject(
         )
     head = await SubjectEventRepository(session).head()
     return await subject_record(
-        session, _canonical_key(key), version=version, as_of=as_of, head=head
+        session, canonical_key(key), version=version, as_of=as_of, head=head
     )
 
 
@@ -202,7 +197,7 @@ async def subject_history(
 ) -> HistoryPage:
     """Every change event of the subject (its flags, disputes, recoveries and answer), in
     order, with actor, token id, request id and the entity's full new state."""
-    canonical = _canonical_key(key)
+    canonical = canonical_key(key)
     after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
     events = await SubjectEventRepository(session).history(canonical, after, limit + 1)
     if not events and after == 0:

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 SubjectKind = Literal["bank_account", "ewallet", "phone"]
 Risk = Literal["none", "low", "medium", "high"]
 Action = Literal["allow", "warn", "hold"]
+SubjectKey = Annotated[
+    str, Path(min_length=5, max_length=160, description="canonical key, URL-encoded")
+]
 
 
 class SubjectIn(BaseModel):

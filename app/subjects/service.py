@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import EventWriter
 from app.errors import InvalidInput, NotFound
-from app.identifiers.normalise import InvalidIdentifier, normalise_subject
+from app.identifiers.normalise import InvalidIdentifier, normalise_subject, parse_key
 from app.identifiers.normalise import Subject as Identifier
 from app.models import ChangeEvent, Flag, Subject
 from app.subjects.repository import SubjectEventRepository
@@ -32,6 +32,16 @@ def identify(subject: SubjectIn, loc: Sequence[str | int] = ("body",)) -> Identi
         raise InvalidInput(
             exc.reason,
             errors=[{"loc": [*loc, exc.field], "msg": exc.reason, "type": "value_error"}],
+        ) from None
+
+
+def canonical_key(key: str) -> str:
+    """A subject key from a URL path; it must already be canonical, else a 422."""
+    try:
+        return parse_key(key).key
+    except InvalidIdentifier as exc:
+        raise InvalidInput(
+            exc.reason, errors=[{"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]
         ) from None
 
 

@@ -1,0 +1,1 @@
+"""Disputes: the holder's bank contests a listing; police or the regulator decide."""

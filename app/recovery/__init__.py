@@ -1,0 +1,1 @@
+"""The asset-recovery ledger: money frozen, released to the holder, returned to victims."""
