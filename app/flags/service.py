@@ -190,7 +190,9 @@ async def apply_transition(
         state=_flag_state(row),
         subject_key=subject.key,
     )
-    await rederive(events, subject, await SubjectRepository(events.session).flags_of(subject.id))
+    if then_rederive:
+        flags = await SubjectRepository(events.session).flags_of(subject.id)
+        await rederive(events, subject, flags)
 
 
 async def expire_flags(session: AsyncSession, actor: Actor, now: datetime, limit: int = 500) -> int:
