@@ -28,6 +28,7 @@ from app.runtime import Runtime
 from app.subjects.endpoints import history_router
 from app.subjects.endpoints import router as lookup_router
 from app.sync.mirror import RegistryMirror
+from app.warnings.endpoints import router as warnings_router
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await runtime.counter.flush(runtime.db)
+            except Exception:  # shutting down with the database gone: counts are lost
+                log.warning("could not flush lookup counts at shutdown", exc_info=True)
             await runtime.db.dispose()
 
     app = FastAPI(
@@ -97,11 +102,15 @@ def routers() -> list[Any]:
         disputes_router,
         recovery_router,
         audit_router,
+        warnings_router,
     ]
 
 
 def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(run_expiry(runtime), name="flag-expiry")]
+    return [
+        asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
+        asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
+    ]
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

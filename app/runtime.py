@@ -11,6 +11,7 @@ from app.auth.tokens import TokenCache
 from app.config import Settings
 from app.db.engine import Database
 from app.sync.mirror import RegistryMirror
+from app.warnings.counter import LookupCounter
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Runtime:
     keys: SigningKeys
     mirror: RegistryMirror
     token_cache: TokenCache = field(default_factory=TokenCache)
+    counter: LookupCounter = field(default_factory=LookupCounter)
     ready: bool = False
     schema_head: str | None = None
 

@@ -5,10 +5,12 @@ from app.models.client import Client
 from app.models.dispute import Dispute
 from app.models.flag import Flag
 from app.models.idempotency_record import IdempotencyRecord
+from app.models.lookup_count import LookupCount
 from app.models.organisation import Organisation
 from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
 from app.models.subject import Subject
+from app.models.warning import Warning
 
 __all__ = [
     "ChangeEvent",
@@ -16,8 +18,10 @@ __all__ = [
     "Dispute",
     "Flag",
     "IdempotencyRecord",
+    "LookupCount",
     "Organisation",
     "RecoveryEntry",
     "RegistryHead",
     "Subject",
+    "Warning",
 ]

@@ -43,6 +43,7 @@ from app.subjects.service import (
     subject_record,
 )
 from app.sync.mirror import RegistryMirror
+from app.warnings.service import record_lookups
 
 router = APIRouter(tags=["lookup"])
 history_router = APIRouter(tags=["subjects"])
@@ -71,7 +72,9 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResu
     `registry_version` says how fresh the answer is.
     """
     mirror = _fresh_mirror(request)
-    return answer(mirror, identify(body).key)
+    result = answer(mirror, identify(body).key)
+    await record_lookups(request.app.state.runtime, actor, [result])
+    return result
 
 
 @router.post(
@@ -96,6 +99,8 @@ async def lookup_batch(
             items.append(BatchItem(index=index, error=error))
             continue
         items.append(BatchItem(index=index, result=answer(mirror, identifier.key)))
+    answers = [item.result for item in items if item.result is not None]
+    await record_lookups(request.app.state.runtime, actor, answers)
     return BatchLookupResponse(items=items, registry_version=mirror.seq)
 
 
@@ -122,6 +127,7 @@ async def lookup_vietqr(
         ("body", "payload"),
     )
     result = answer(mirror, identifier.key)
+    await record_lookups(request.app.state.runtime, actor, [result])
     return VietQRLookupResult(
         **result.model_dump(), bin=qr.bin, account=qr.account, amount_vnd=qr.amount_vnd
     )

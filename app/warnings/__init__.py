@@ -1,0 +1,1 @@
+"""Warnings issued by lookups, what the customer did next, and lookup counts."""

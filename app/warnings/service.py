@@ -1,0 +1,91 @@
+"""Recording warnings (warn/hold answers) and their outcomes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.db.engine import Database
+from app.db.types import utcnow
+from app.errors import Conflict, NotFound
+from app.models import Warning
+from app.runtime import Runtime
+from app.subjects.schemas import LookupResult
+from app.warnings.schemas import WarningOutcome, WarningRead
+
+
+class WarningNotFound(NotFound):
+    title = "Warning not found"
+
+
+class OutcomeAlreadyRecorded(Conflict):
+    type_slug = "outcome-recorded"
+    title = "An outcome was already recorded for this warning"
+
+
+async def issue_warnings(db: Database, actor: Actor, answers: Sequence[LookupResult]) -> None:
+    """Give every warn/hold answer a ``warning_id``, stored before the answer is sent."""
+    listed = [a for a in answers if a.action != "allow"]
+    if not listed:
+        return
+    assert actor.org_id is not None
+    now = utcnow()
+    rows = []
+    for answer in listed:
+        answer.warning_id = str(uuid.uuid4())
+        rows.append(
+            Warning(
+                id=answer.warning_id,
+                organisation_id=actor.org_id,
+                subject_key=answer.key,
+                risk_level=answer.risk_level,
+                action=answer.action,
+                registry_version=answer.registry_version,
+                created_at=now,
+            )
+        )
+    async with db.write_session() as session:
+        session.add_all(rows)
+        await session.commit()
+
+
+def warning_read(warning: Warning) -> WarningRead:
+    return WarningRead(
+        id=warning.id,
+        subject_key=warning.subject_key,
+        action=warning.action,
+        created_at=warning.created_at,
+        outcome=warning.outcome,
+        amount_vnd=warning.amount_vnd,
+        outcome_at=warning.outcome_at,
+    )
+
+
+async def record_outcome(
+    session: AsyncSession, actor: Actor, warning_id: str, data: WarningOutcome
+) -> WarningRead:
+    """Only the organisation that received the warning may say what happened, once."""
+    warning = await session.get(Warning, warning_id, with_for_update=True)
+    if warning is None or warning.organisation_id != actor.org_id:
+        raise WarningNotFound(f"no warning {warning_id}")
+    if warning.outcome is not None:
+        if (warning.outcome, warning.amount_vnd) == (data.outcome, data.amount_vnd):
+            return warning_read(warning)  # a retry of the same report
+        raise OutcomeAlreadyRecorded(f"outcome already {warning.outcome}")
+    warning.outcome = data.outcome
+    warning.amount_vnd = data.amount_vnd
+    warning.outcome_at = utcnow()
+    await session.flush()
+    return warning_read(warning)
+
+
+async def record_lookups(runtime: Runtime, actor: Actor, answers: Sequence[LookupResult]) -> None:
+    """Count every answer (in memory) and store a warning for each warn/hold answer."""
+    assert actor.org_id is not None
+    warned = sum(1 for a in answers if a.action != "allow")
+    runtime.counter.count(actor.org_id, warned, len(answers))
+    if warned:
+        await issue_warnings(runtime.db, actor, answers)
