@@ -25,8 +25,11 @@ SCOPES = {
 
 @pytest.fixture
 def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server]:
-    srv = Server(server_env(database_url, key_file,
-                            REGISTRY_CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint.pem")))
+    srv = Server(
+        server_env(
+            database_url, key_file, REGISTRY_CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint.pem")
+        )
+    )
     srv.start(tmp_path)
     yield srv
     srv.stop()
@@ -38,9 +41,11 @@ def callers(srv: Server) -> dict[str, dict[str, str]]:
         args = ["org", "create", "--code", code, "--name", code, "--kind", kind]
         srv.cli(*args, *(["--institution", institution] if institution else []))
         client = srv.cli("client", "create", "--org", code, "--scopes", scopes)
-        token = httpx.post(f"{srv.url}/v1/oauth/token", auth=(
-            client["client_id"], client["client_secret"]),
-            data={"grant_type": "client_credentials"}).json()["access_token"]
+        token = httpx.post(
+            f"{srv.url}/v1/oauth/token",
+            auth=(client["client_id"], client["client_secret"]),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
         out[code] = {"Authorization": f"Bearer {token}"}
     return out
 
@@ -53,23 +58,41 @@ def test_dispute_story(server: Server) -> None:
         answer = http.post("/v1/lookup", json=ACCOUNT, headers=auth(who["VCB"])).json()
         return str(answer["action"])
 
-    assert http.post("/v1/flags", headers=auth(who["ACB"]), json={
-        "subject": ACCOUNT, "category": "TASK_SCAM"}).status_code == 201
+    assert (
+        http.post(
+            "/v1/flags",
+            headers=auth(who["ACB"]),
+            json={"subject": ACCOUNT, "category": "TASK_SCAM"},
+        ).status_code
+        == 201
+    )
     assert action() == "warn"
-    dispute = http.post("/v1/disputes", headers=auth(who["VCB"]),
-                        json={"subject": ACCOUNT, "reason": "customer's salary account"})
+    dispute = http.post(
+        "/v1/disputes",
+        headers=auth(who["VCB"]),
+        json={"subject": ACCOUNT, "reason": "customer's salary account"},
+    )
     assert dispute.status_code == 201
-    decided = http.post(f"/v1/disputes/{dispute.json()['id']}/resolve",
-                        headers=auth(who["C06"]) | {"If-Match": dispute.headers["etag"]},
-                        json={"outcome": "upheld", "note": "verified employer"})
+    decided = http.post(
+        f"/v1/disputes/{dispute.json()['id']}/resolve",
+        headers=auth(who["C06"]) | {"If-Match": dispute.headers["etag"]},
+        json={"outcome": "upheld", "note": "verified employer"},
+    )
     assert decided.status_code == 200
     assert action() == "allow"
-    history = http.get(f"/v1/subjects/{quote(KEY, safe='')}/history",
-                       headers=auth(who["C06"])).json()["items"]
+    history = http.get(
+        f"/v1/subjects/{quote(KEY, safe='')}/history", headers=auth(who["C06"])
+    ).json()["items"]
     steps = [(e["entity_type"], e["action"]) for e in history]
-    assert steps == [("flag", "reported"), ("subject", "answer_changed"),
-                     ("dispute", "opened"), ("subject", "answer_changed"),
-                     ("dispute", "upheld"), ("flag", "cleared"), ("subject", "answer_changed")]
+    assert steps == [
+        ("flag", "reported"),
+        ("subject", "answer_changed"),
+        ("dispute", "opened"),
+        ("subject", "answer_changed"),
+        ("dispute", "upheld"),
+        ("flag", "cleared"),
+        ("subject", "answer_changed"),
+    ]
 
 
 def test_recovery_story_and_audit_cli(server: Server, tmp_path: Path) -> None:
@@ -77,18 +100,30 @@ def test_recovery_story_and_audit_cli(server: Server, tmp_path: Path) -> None:
     http = httpx.Client(base_url=server.url, timeout=10)
 
     def entry(action: str, amount: int) -> int:
-        return http.post("/v1/recoveries", headers=auth(who["VCB"]), json={
-            "subject": ACCOUNT, "action": action, "amount_vnd": amount,
-            "case_reference": "PC02-2026-9"}).status_code
+        return http.post(
+            "/v1/recoveries",
+            headers=auth(who["VCB"]),
+            json={
+                "subject": ACCOUNT,
+                "action": action,
+                "amount_vnd": amount,
+                "case_reference": "PC02-2026-9",
+            },
+        ).status_code
 
     assert entry("freeze", 10_000_000) == 201
     assert entry("return", 6_000_000) == 201
     assert entry("release", 4_000_000) == 201
     assert entry("return", 1) == 422
-    totals = http.get(f"/v1/subjects/{quote(KEY, safe='')}/recoveries",
-                      headers=auth(who["C06"])).json()["totals"]
-    assert totals == {"frozen_vnd": 10_000_000, "released_vnd": 4_000_000,
-                      "returned_vnd": 6_000_000, "held_vnd": 0}
+    totals = http.get(
+        f"/v1/subjects/{quote(KEY, safe='')}/recoveries", headers=auth(who["C06"])
+    ).json()["totals"]
+    assert totals == {
+        "frozen_vnd": 10_000_000,
+        "released_vnd": 4_000_000,
+        "returned_vnd": 6_000_000,
+        "held_vnd": 0,
+    }
 
     checkpoint = tmp_path / "head.jws"
     signed = server.cli("audit", "checkpoint", "-o", str(checkpoint))
@@ -97,6 +132,11 @@ def test_recovery_story_and_audit_cli(server: Server, tmp_path: Path) -> None:
     assert verified["checkpoint"]["ok"]
     over_http = http.get("/v1/audit/verify", headers=auth(who["AUD"])).json()
     assert over_http["ok"] and over_http["head_hash"] == signed["hash"]
-    bad = subprocess.run([*REGISTRY, "audit", "verify", "--checkpoint", str(tmp_path / "x")],
-                         env=server.env, capture_output=True, timeout=60, check=False)
+    bad = subprocess.run(
+        [*REGISTRY, "audit", "verify", "--checkpoint", str(tmp_path / "x")],
+        env=server.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert bad.returncode != 0

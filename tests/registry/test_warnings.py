@@ -28,11 +28,13 @@ async def test_warnings_only_for_warn_and_hold_and_outcome_by_receiver(
     first = await client.post(url, json=body, headers=bank.headers)
     assert first.status_code == 200 and first.json()["outcome"] == "cancelled"
     assert (await client.post(url, json=body, headers=bank.headers)).status_code == 200
-    changed = await client.post(url, json={"outcome": "proceeded", "amount_vnd": 1},
-                                headers=bank.headers)
+    changed = await client.post(
+        url, json={"outcome": "proceeded", "amount_vnd": 1}, headers=bank.headers
+    )
     assert changed.status_code == 409
-    batch = await client.post("/v1/lookup/batch", json={"items": [ACCOUNT, ACCOUNT]},
-                              headers=bank.headers)
+    batch = await client.post(
+        "/v1/lookup/batch", json={"items": [ACCOUNT, ACCOUNT]}, headers=bank.headers
+    )
     ids = [item["result"]["warning_id"] for item in batch.json()["items"]]
     assert all(ids) and len(set(ids)) == 2
 
