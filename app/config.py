@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     expiry_interval_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
+    # Shared rate-limit counters for several workers or hosts; in-process without it.
+    redis_url: str | None = None
+    rate_limit_per_second: int = Field(default=2000, ge=1)
+    distinct_identifiers_per_hour: int = Field(default=100_000, ge=1)
 
     @property
     def is_sqlite(self) -> bool:

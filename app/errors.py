@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 PROBLEM_BASE = "https://registry.example.vn/problems/"
@@ -112,6 +113,19 @@ class ServiceUnavailable(AppError):
 
     def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class RateLimited(AppError):
+    status = 429
+    type_slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
+# Every authenticated endpoint can answer these.
+AUTH_ERRORS: tuple[type[AppError], ...] = (Unauthenticated, InsufficientScope, RateLimited)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
 from app.oauth.endpoints import router as oauth_router
 from app.problems import Problem, install_problem_handlers
+from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
 from app.request_context import RequestContextMiddleware
 from app.runtime import Runtime
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await runtime.counter.flush(runtime.db)
             except Exception:  # shutting down with the database gone: counts are lost
                 log.warning("could not flush lookup counts at shutdown", exc_info=True)
+            await runtime.limiter.close()
             await runtime.db.dispose()
 
     app = FastAPI(
@@ -89,7 +91,14 @@ async def start_runtime(settings: Settings) -> Runtime:
         max_staleness=settings.index_max_staleness_seconds,
     )
     await mirror.load()
-    return Runtime(settings=settings, db=db, keys=keys, mirror=mirror, schema_head=schema_head())
+    return Runtime(
+        settings=settings,
+        db=db,
+        keys=keys,
+        mirror=mirror,
+        limiter=Limiter(settings, db),
+        schema_head=schema_head(),
+    )
 
 
 def routers() -> list[Any]:

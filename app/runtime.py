@@ -10,6 +10,7 @@ from app.auth.keys import SigningKeys
 from app.auth.tokens import TokenCache
 from app.config import Settings
 from app.db.engine import Database
+from app.ratelimit.service import Limiter
 from app.sync.mirror import RegistryMirror
 from app.warnings.counter import LookupCounter
 
@@ -20,6 +21,7 @@ class Runtime:
     db: Database
     keys: SigningKeys
     mirror: RegistryMirror
+    limiter: Limiter
     token_cache: TokenCache = field(default_factory=TokenCache)
     counter: LookupCounter = field(default_factory=LookupCounter)
     ready: bool = False

@@ -9,12 +9,15 @@ from app.audit.auth import Auditor
 from app.audit.schemas import AuditEvent, AuditEventPage, VerifyResult
 from app.audit.verify import verify_chain
 from app.db.session import ReadSession
-from app.errors import InsufficientScope, InvalidInput, Unauthenticated, problem_responses
+from app.errors import (
+    AUTH_ERRORS,
+    InvalidInput,
+    problem_responses,
+)
 from app.models import ChangeEvent, RegistryHead
 from app.pagination import Limit
 
 router = APIRouter(tags=["audit"])
-AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
 @router.get(

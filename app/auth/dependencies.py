@@ -60,7 +60,7 @@ async def authenticate(
     principal = runtime.mirror.principals.get(claims.sub)
     if principal is None or not principal.active or principal.org_code != claims.org:
         raise Unauthenticated("client revoked or organisation deactivated")
-    return Actor(
+    actor = Actor(
         org_id=principal.org_id,
         org_code=principal.org_code,
         org_kind=principal.org_kind,
@@ -71,6 +71,8 @@ async def authenticate(
         # A scope counts only while the token carries it and the client still holds it.
         scopes=claims.scopes & principal.scopes,
     )
+    await runtime.limiter.check_request(actor)
+    return actor
 
 
 def require(*scopes: Scope) -> Any:

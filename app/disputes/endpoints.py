@@ -28,12 +28,11 @@ from app.disputes.service import (
     resolve_dispute,
 )
 from app.errors import (
+    AUTH_ERRORS,
     IdempotencyKeyReused,
-    InsufficientScope,
     InvalidInput,
     PreconditionRequired,
     StaleVersion,
-    Unauthenticated,
     problem_responses,
 )
 from app.idempotency.service import idempotent_create
@@ -43,7 +42,6 @@ from app.preconditions import IfMatch, etag
 router = APIRouter(tags=["disputes"])
 
 DisputeId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")]
-AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
 @router.post(

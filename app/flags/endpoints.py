@@ -8,12 +8,11 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from app.auth.scopes import Scope
 from app.db.session import ReadSession, WriteSession, commit_and_respond
 from app.errors import (
+    AUTH_ERRORS,
     IdempotencyKeyReused,
-    InsufficientScope,
     InvalidInput,
     PreconditionRequired,
     StaleVersion,
-    Unauthenticated,
     problem_responses,
 )
 from app.flags.auth import Reporter, ReporterOrHistory, Reviewer
@@ -34,7 +33,6 @@ from app.preconditions import IfMatch, etag
 router = APIRouter(tags=["flags"])
 
 FlagId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")]
-AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
 @router.post(

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Header, Request
 
 from app.db.session import ReadSession, WriteSession
 from app.errors import (
+    AUTH_ERRORS,
     IdempotencyKeyReused,
-    InsufficientScope,
     InvalidInput,
-    Unauthenticated,
     problem_responses,
 )
 from app.idempotency.service import idempotent_create
@@ -20,7 +19,6 @@ from app.subjects.schemas import SubjectKey
 from app.subjects.service import SubjectNotFound, canonical_key
 
 router = APIRouter(tags=["recovery"])
-AUTH_ERRORS = (Unauthenticated, InsufficientScope)
 
 
 @router.post(

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Query, Request
 
 from app.db.session import ReadSession
 from app.errors import (
-    InsufficientScope,
+    AUTH_ERRORS,
     InvalidInput,
     ServiceUnavailable,
-    Unauthenticated,
     problem_responses,
 )
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
@@ -48,8 +47,6 @@ from app.warnings.service import record_lookups
 router = APIRouter(tags=["lookup"])
 history_router = APIRouter(tags=["subjects"])
 
-AUTH_ERRORS = (Unauthenticated, InsufficientScope)
-
 
 def _fresh_mirror(request: Request) -> RegistryMirror:
     mirror: RegistryMirror = request.app.state.runtime.mirror
@@ -72,8 +69,11 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResu
     `registry_version` says how fresh the answer is.
     """
     mirror = _fresh_mirror(request)
-    result = answer(mirror, identify(body).key)
-    await record_lookups(request.app.state.runtime, actor, [result])
+    key = identify(body).key
+    runtime = request.app.state.runtime
+    await runtime.limiter.check_identifiers(actor, [key])
+    result = answer(mirror, key)
+    await record_lookups(runtime, actor, [result])
     return result
 
 
@@ -100,7 +100,9 @@ async def lookup_batch(
             continue
         items.append(BatchItem(index=index, result=answer(mirror, identifier.key)))
     answers = [item.result for item in items if item.result is not None]
-    await record_lookups(request.app.state.runtime, actor, answers)
+    runtime = request.app.state.runtime
+    await runtime.limiter.check_identifiers(actor, [a.key for a in answers])
+    await record_lookups(runtime, actor, answers)
     return BatchLookupResponse(items=items, registry_version=mirror.seq)
 
 
@@ -126,8 +128,10 @@ async def lookup_vietqr(
         SubjectIn(kind="bank_account", institution=qr.bin, identifier=qr.account),
         ("body", "payload"),
     )
+    runtime = request.app.state.runtime
+    await runtime.limiter.check_identifiers(actor, [identifier.key])
     result = answer(mirror, identifier.key)
-    await record_lookups(request.app.state.runtime, actor, [result])
+    await record_lookups(runtime, actor, [result])
     return VietQRLookupResult(
         **result.model_dump(), bin=qr.bin, account=qr.account, amount_vnd=qr.amount_vnd
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 
 from app.db.session import WriteSession, commit
-from app.errors import InsufficientScope, InvalidInput, Unauthenticated, problem_responses
+from app.errors import AUTH_ERRORS, InvalidInput, problem_responses
 from app.warnings.auth import Looker
 from app.warnings.schemas import WarningOutcome, WarningRead
 from app.warnings.service import OutcomeAlreadyRecorded, WarningNotFound, record_outcome
@@ -19,7 +19,7 @@ WarningId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f
     "/v1/warnings/{warning_id}/outcome",
     response_model=WarningRead,
     responses=problem_responses(
-        Unauthenticated, InsufficientScope, InvalidInput, WarningNotFound, OutcomeAlreadyRecorded
+        *AUTH_ERRORS, InvalidInput, WarningNotFound, OutcomeAlreadyRecorded
     ),
 )
 async def warning_outcome(

@@ -1,0 +1,1 @@
+"""Per-organisation request limits and the enumeration guard on lookups."""
