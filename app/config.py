@@ -30,9 +30,12 @@ class Settings(BaseSettings):
     index_max_staleness_seconds: float = Field(default=1.0, gt=0)
     index_poll_interval_seconds: float = Field(default=0.2, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
-    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Waiting longer for a pooled connection only piles up callers: fail fast with 503.
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     expiry_interval_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
+    # After SIGTERM, /readyz answers 503 this long before the server stops accepting.
+    shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
     # Shared rate-limit counters for several workers or hosts; in-process without it.
     redis_url: str | None = None
     rate_limit_per_second: int = Field(default=2000, ge=1)

@@ -26,6 +26,7 @@ from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
 from app.request_context import RequestContextMiddleware
 from app.runtime import Runtime
+from app.shutdown import drain_on_sigterm
 from app.subjects.endpoints import history_router
 from app.subjects.endpoints import router as lookup_router
 from app.sync.mirror import RegistryMirror
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks = [asyncio.create_task(runtime.mirror.run(), name="mirror-poll")]
         tasks.extend(background_tasks(runtime))
         runtime.ready = True
+        drain_on_sigterm(runtime, settings.shutdown_drain_seconds)
         try:
             yield
         finally:
