@@ -63,6 +63,11 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"server did not start: {self.log.read_text()}")
 
+    def restart(self) -> None:
+        """Start again on the same port, logging next to the first run."""
+        assert self.log is not None
+        self.start(self.log.parent)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -85,7 +85,7 @@ def test_kill_9_under_write_load_loses_no_acknowledged_write(make_server) -> Non
     for thread in threads:
         thread.join()
     assert len(acknowledged) > 10
-    srv.start(srv.log.parent if srv.log else Path("/tmp"))
+    srv.restart()
     http = httpx.Client(base_url=srv.url, timeout=10)
     missing = [
         fid
@@ -114,7 +114,7 @@ def test_sigterm_goes_unready_then_finishes_in_flight_requests(make_server) -> N
     stop.set()
     for thread in threads:
         thread.join()
-    srv.start(srv.log.parent if srv.log else Path("/tmp"))
+    srv.restart()
     http = httpx.Client(base_url=srv.url, timeout=10)
     assert all(
         http.get(f"/v1/flags/{fid}", headers=auth(bank)).status_code == 200 for fid in acknowledged
