@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_header_bytes: int = Field(default=16_384, ge=1024)
     # How long the in-memory index may lag the database before lookups answer 503.
     index_max_staleness_seconds: float = Field(default=1.0, gt=0)
     index_poll_interval_seconds: float = Field(default=0.2, gt=0)

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge
+from app.errors import PROBLEM_BASE, PayloadTooLarge
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -39,9 +39,10 @@ class RequestIdFilter(logging.Filter):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,9 +53,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await _send_413(send, request_id)
-            access_log.info("%s %s 413", scope["method"], scope["path"])
+        refusal = None
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
+            refusal = (431, "headers-too-large", "Request headers too large")
+        elif declared is not None and declared > self.max_body_bytes:
+            refusal = (413, PayloadTooLarge.type_slug, PayloadTooLarge.title)
+        if refusal is not None:
+            await _send_refusal(send, request_id, *refusal)
+            access_log.info("%s %s %d", scope["method"], scope["path"], refusal[0])
             request_id_var.reset(token)
             return
         limited = _LimitedBody(receive, self.max_body_bytes)
@@ -65,7 +71,9 @@ class RequestContextMiddleware:
                 # The framework turns a failed body read into its own 400; the truth is 413.
                 if message["type"] == "http.response.start":
                     status = 413
-                    await _send_413(send, request_id)
+                    await _send_refusal(
+                        send, request_id, 413, PayloadTooLarge.type_slug, PayloadTooLarge.title
+                    )
                 return
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -126,14 +134,8 @@ class _LimitedBody:
         return message
 
 
-async def _send_413(send: Send, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "type": PayloadTooLarge().type_uri,
-            "title": PayloadTooLarge.title,
-            "status": 413,
-        }
-    ).encode()
+async def _send_refusal(send: Send, request_id: str, status: int, slug: str, title: str) -> None:
+    body = json.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status}).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
@@ -141,5 +143,5 @@ async def _send_413(send: Send, request_id: str) -> None:
         (b"x-request-id", request_id.encode()),
         *_SECURITY_HEADERS,
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
