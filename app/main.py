@@ -29,8 +29,10 @@ from app.runtime import Runtime
 from app.shutdown import drain_on_sigterm
 from app.subjects.endpoints import history_router
 from app.subjects.endpoints import router as lookup_router
+from app.subjects.fast_lookup import LookupFastPath
 from app.sync.mirror import RegistryMirror
 from app.warnings.endpoints import router as warnings_router
+from app.warnings.writer import WarningWriter
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             try:
+                await runtime.warnings.close()
                 await runtime.counter.flush(runtime.db)
             except Exception:  # shutting down with the database gone: counts are lost
                 log.warning("could not flush lookup counts at shutdown", exc_info=True)
@@ -79,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in routers():
         app.include_router(router)
+    # Added before the request context so it runs inside it (ids, headers, limits, logs).
+    app.add_middleware(LookupFastPath, api=app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -103,6 +108,7 @@ async def start_runtime(settings: Settings) -> Runtime:
         keys=keys,
         mirror=mirror,
         limiter=Limiter(settings, db),
+        warnings=WarningWriter(db),
         schema_head=schema_head(),
     )
 
@@ -124,6 +130,7 @@ def routers() -> list[Any]:
 def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
+        asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
     ]
 

@@ -87,13 +87,14 @@ class RequestContextMiddleware:
             await self.app(scope, limited.receive, send_with_headers)
         finally:
             # The path only: lookups carry identifiers in the body, never in the URL.
-            access_log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
+            # Successful lookups log at DEBUG: a line per payment check costs throughput.
+            path = scope["path"]
+            level = (
+                logging.DEBUG if status < 400 and path.startswith("/v1/lookup") else logging.INFO
             )
+            if access_log.isEnabledFor(level):
+                elapsed = (time.perf_counter() - started) * 1000
+                access_log.log(level, "%s %s %d %.1fms", scope["method"], path, status, elapsed)
             request_id_var.reset(token)
 
 

@@ -13,6 +13,7 @@ from app.db.engine import Database
 from app.ratelimit.service import Limiter
 from app.sync.mirror import RegistryMirror
 from app.warnings.counter import LookupCounter
+from app.warnings.writer import WarningWriter
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Runtime:
     keys: SigningKeys
     mirror: RegistryMirror
     limiter: Limiter
+    warnings: WarningWriter
     token_cache: TokenCache = field(default_factory=TokenCache)
     counter: LookupCounter = field(default_factory=LookupCounter)
     ready: bool = False

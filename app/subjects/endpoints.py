@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from app.db.session import ReadSession
 from app.errors import (
@@ -61,7 +61,7 @@ def _fresh_mirror(request: Request) -> RegistryMirror:
     response_model=LookupResult,
     responses=problem_responses(*AUTH_ERRORS, InvalidInput, ServiceUnavailable),
 )
-async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResult:
+async def lookup(request: Request, body: SubjectIn, actor: Looker) -> Response:
     """Is this payee listed? Send one subject; act on `action` (`allow`, `warn`, `hold`).
 
     Identifiers are normalised first (SPEC §3), so `VCB` / `970436` and `0912 345 678` /
@@ -74,7 +74,8 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> LookupResu
     await runtime.limiter.check_identifiers(actor, [key])
     result = answer(mirror, key)
     await record_lookups(runtime, actor, [result])
-    return result
+    # Serialised here: FastAPI would validate the model a second time on the hot path.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post(

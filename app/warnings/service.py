@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
-from app.db.engine import Database
 from app.db.types import utcnow
 from app.errors import Conflict, NotFound
 from app.models import Warning
 from app.runtime import Runtime
 from app.subjects.schemas import LookupResult
 from app.warnings.schemas import WarningOutcome, WarningRead
+
+log = logging.getLogger(__name__)
 
 
 class WarningNotFound(NotFound):
@@ -26,8 +28,12 @@ class OutcomeAlreadyRecorded(Conflict):
     title = "An outcome was already recorded for this warning"
 
 
-async def issue_warnings(db: Database, actor: Actor, answers: Sequence[LookupResult]) -> None:
-    """Give every warn/hold answer a ``warning_id``, stored before the answer is sent."""
+async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[LookupResult]) -> None:
+    """Give every warn/hold answer a ``warning_id``, committed before the answer is sent.
+
+    If the warning cannot be stored the answer still goes out (the bank must still warn
+    or hold) with ``warning_id`` null, and the failure is logged.
+    """
     listed = [a for a in answers if a.action != "allow"]
     if not listed:
         return
@@ -47,9 +53,14 @@ async def issue_warnings(db: Database, actor: Actor, answers: Sequence[LookupRes
                 created_at=now,
             )
         )
-    async with db.write_session() as session:
-        session.add_all(rows)
-        await session.commit()
+    try:
+        await runtime.warnings.write(rows)
+    except Exception:
+        log.error(
+            "could not store %d warnings; answering without warning_id", len(rows), exc_info=True
+        )
+        for answer in listed:
+            answer.warning_id = None
 
 
 def warning_read(warning: Warning) -> WarningRead:
@@ -88,4 +99,4 @@ async def record_lookups(runtime: Runtime, actor: Actor, answers: Sequence[Looku
     warned = sum(1 for a in answers if a.action != "allow")
     runtime.counter.count(actor.org_id, warned, len(answers))
     if warned:
-        await issue_warnings(runtime.db, actor, answers)
+        await issue_warnings(runtime, actor, answers)

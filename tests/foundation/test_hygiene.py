@@ -65,3 +65,15 @@ async def test_streamed_oversized_body_without_length_is_413(client: httpx.Async
 async def test_jwks_serves_public_es256_key(client: httpx.AsyncClient) -> None:
     keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
     assert keys and all(k["kty"] == "EC" and k["alg"] == "ES256" and "d" not in k for k in keys)
+
+
+async def test_lookup_fast_path_keeps_the_body_limit(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    response = await client.post(
+        "/v1/lookup", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"

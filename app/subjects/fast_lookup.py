@@ -1,0 +1,134 @@
+"""The ``POST /v1/lookup`` hot path, served without the framework's routing machinery.
+
+A bank calls the lookup before every transfer, so each microsecond counts. This ASGI layer
+answers the common case itself: a valid body, a valid token with the ``lookup`` scope. Any
+body that does not validate is handed, untouched, to the FastAPI route, which produces the
+exact same 422 it always would (so there is one source of truth for errors); every other
+error is an ``AppError`` rendered by the same problem+json function the app uses. The
+FastAPI route stays registered: it documents the endpoint in OpenAPI and serves fallbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.auth.dependencies import authenticate
+from app.auth.scopes import Scope as ApiScope
+from app.errors import AppError, InsufficientScope, ServiceUnavailable
+from app.problems import problem
+from app.subjects.schemas import SubjectIn
+from app.subjects.service import answer, identify
+from app.warnings.service import record_lookups
+
+PATH = "/v1/lookup"
+
+
+class LookupFastPath:
+    def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read_body(receive)
+        subject = None
+        if not more and _is_json(scope):
+            try:
+                subject = SubjectIn.model_validate_json(body)
+            except ValidationError:
+                subject = None
+        if subject is None:
+            await self.app(scope, _replay(body, more, receive), send)
+            return
+        try:
+            payload = await self._answer(scope, subject)
+        except (SQLAlchemyError, OSError):
+            exc = ServiceUnavailable("database temporarily unavailable")
+            await problem(exc.status, exc.type_slug, exc.title, exc.detail, headers=exc.headers)(
+                scope, receive, send
+            )
+            return
+        except AppError as exc:
+            response = problem(
+                exc.status,
+                exc.type_slug,
+                exc.title,
+                exc.detail,
+                errors=exc.errors,
+                headers=exc.headers,
+            )
+            await response(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(self, scope: Scope, subject: SubjectIn) -> bytes:
+        runtime = self.api.state.runtime
+        actor = await authenticate(runtime, _header(scope, b"authorization"))
+        if ApiScope.LOOKUP not in actor.scopes:
+            raise InsufficientScope(ApiScope.LOOKUP)
+        if not runtime.mirror.fresh:
+            raise ServiceUnavailable("listing index is not in step with the database")
+        key = identify(subject).key
+        await runtime.limiter.check_identifiers(actor, [key])
+        result = answer(runtime.mirror, key)
+        await record_lookups(runtime, actor, [result])
+        return result.model_dump_json().encode()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    content_type = _header(scope, b"content-type") or ""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole body, or what was read before a disconnect or the size limit tripped."""
+    chunks: list[bytes] = []
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), True
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
+    except AppError:
+        return b"".join(chunks), True  # over the limit: the framework path says 413
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """Hand the framework the body already read, then the rest of the stream, if any."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            message: dict[str, Any] = {"type": "http.request", "body": body, "more_body": more}
+            return message
+        return await receive()
+
+    return replay
