@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -45,3 +47,23 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
             ],
         )
     return values
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (created_at, id) position after which a chronological page starts."""
+    if cursor is None:
+        return None
+    created, row_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(created), str(row_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("cursor is not valid") from None
+
+
+def next_time_cursor(rows: Sequence[tuple[Any, ...]], limit: int) -> str | None:
+    """Given ``limit + 1`` rows (each led by a model with ``created_at`` and ``id``), the
+    cursor of the next page, or None on the last page."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1][0]
+    return encode_cursor([last.created_at.isoformat(), last.id])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -36,7 +35,7 @@ from app.errors import (
     problem_responses,
 )
 from app.idempotency.service import idempotent_create
-from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
 from app.preconditions import IfMatch, etag
 
 router = APIRouter(tags=["disputes"])
@@ -101,13 +100,7 @@ async def list_disputes(
 ) -> DisputePage:
     """Disputes, oldest first. Resolvers use `overdue=true` to see what is past its
     deadline. Openers see only their own."""
-    after = None
-    if cursor is not None:
-        created, dispute_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created), str(dispute_id))
-        except (TypeError, ValueError):
-            raise InvalidInput("cursor is not valid") from None
+    after = decode_time_cursor(cursor)
     sees_all = bool(actor.scopes & {Scope.DISPUTES_RESOLVE, Scope.HISTORY_READ})
     rows = await DisputeRepository(session).page(
         org_id=None if sees_all else actor.org_id,
@@ -118,11 +111,7 @@ async def list_disputes(
         limit=limit + 1,
     )
     items = [dispute_read(*row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
-    return DisputePage(items=items, next_cursor=next_cursor)
+    return DisputePage(items=items, next_cursor=next_time_cursor(rows, limit))
 
 
 @router.post(

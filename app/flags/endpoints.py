@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -27,7 +26,7 @@ from app.flags.service import (
     transition_flag,
 )
 from app.idempotency.service import idempotent_create
-from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
 from app.preconditions import IfMatch, etag
 
 router = APIRouter(tags=["flags"])
@@ -87,23 +86,13 @@ async def list_flags(
     cursor: Cursor = None,
 ) -> FlagPage:
     """Flags, oldest first, cursor-paginated; own flags only unless `history:read`."""
-    after = None
-    if cursor is not None:
-        created, flag_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created), str(flag_id))
-        except (TypeError, ValueError):
-            raise InvalidInput("cursor is not valid") from None
+    after = decode_time_cursor(cursor)
     org_id = None if Scope.HISTORY_READ in actor.scopes else actor.org_id
     rows = await FlagRepository(session).page(
         org_id=org_id, status=status, category=category, key=key, after=after, limit=limit + 1
     )
     items = [flag_read(*row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        next_cursor = encode_cursor([last.created_at.isoformat(), last.id])
-    return FlagPage(items=items, next_cursor=next_cursor)
+    return FlagPage(items=items, next_cursor=next_time_cursor(rows, limit))
 
 
 TRANSITION_ERRORS = problem_responses(
