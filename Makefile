@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint test-sqlite test-postgresql lock
+.PHONY: install demo test lint test-sqlite test-postgresql lock audit-deps
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,8 @@ demo: install
 	$(BIN)/registry demo
 
 lint: install
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 	$(BIN)/mypy
 
 test-sqlite: install
@@ -37,3 +37,7 @@ lock:
 	.lockenv/bin/pip install --quiet '.[dev]'
 	.lockenv/bin/pip freeze --exclude vn-fraud-registry > requirements.lock
 	rm -rf .lockenv
+
+# Known vulnerabilities in the pinned dependencies (needs the network for the advisory data).
+audit-deps: install
+	$(BIN)/pip-audit --strict -r requirements.lock --progress-spinner off

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.config import Settings, get_settings
+from app.console import JsonOption, console, emit, err_console
 from app.db.engine import create_database
 from app.db.migrations import upgrade_to_head
 from app.errors import AppError
+from app.imports.command import import_file
+from app.reports.command import report
 
 T = TypeVar("T")
 
@@ -32,22 +32,8 @@ cli.add_typer(org_cli, name="org")
 cli.add_typer(client_cli, name="client")
 cli.add_typer(key_cli, name="key")
 cli.add_typer(audit_cli, name="audit")
-
-console = Console()
-err_console = Console(stderr=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
-
-
-def emit(data: dict[str, Any], as_json: bool, title: str) -> None:
-    """Print one record as JSON or as a small table."""
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
-        return
-    table = Table(title=title, show_header=False)
-    for key, value in data.items():
-        table.add_row(key, "" if value is None else str(value))
-    console.print(table)
+cli.command("import")(import_file)
+cli.command("report")(report)
 
 
 def run_in_transaction(

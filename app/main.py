@@ -24,6 +24,7 @@ from app.oauth.endpoints import router as oauth_router
 from app.problems import Problem, install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
+from app.reports.endpoints import router as reports_router
 from app.request_context import RequestContextMiddleware
 from app.runtime import Runtime
 from app.shutdown import drain_on_sigterm
@@ -31,6 +32,7 @@ from app.subjects.endpoints import history_router
 from app.subjects.endpoints import router as lookup_router
 from app.subjects.fast_lookup import LookupFastPath
 from app.sync.mirror import RegistryMirror
+from app.typologies.endpoints import router as typologies_router
 from app.warnings.endpoints import router as warnings_router
 from app.warnings.writer import WarningWriter
 
@@ -124,6 +126,8 @@ def routers() -> list[Any]:
         recovery_router,
         audit_router,
         warnings_router,
+        reports_router,
+        typologies_router,
     ]
 
 

@@ -1,0 +1,75 @@
+"""``registry import FILE --org C``: bulk flags with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.config import get_settings
+from app.console import JsonOption, emit, err_console
+from app.db.engine import create_database
+from app.errors import AppError
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX")],
+    org: Annotated[str, typer.Option(help="the reporting organisation's code")],
+    as_json: JsonOption = False,
+) -> None:
+    """Bulk flags from CSV/XLSX: all-or-nothing per file, safe to re-run."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from app.imports.reader import ImportFileError, count_data_rows
+    from app.imports.service import import_flags
+
+    settings = get_settings()
+    total = count_data_rows(file)
+
+    async def runner(progress: Callable[[int], None]) -> Any:
+        db = create_database(settings)
+        try:
+            return await import_flags(
+                db, org, file, ttl_days=settings.flag_ttl_days, progress=progress
+            )
+        finally:
+            await db.dispose()
+
+    columns = [
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err_console, disable=as_json) as bar:
+        task = bar.add_task(f"importing {file.name}", total=total)
+        try:
+            report = asyncio.run(runner(lambda done: bar.update(task, completed=done)))
+        except ImportFileError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(code=1) from None
+        except AppError as exc:
+            err_console.print(f"[red]error:[/red] {exc.detail}")
+            raise typer.Exit(code=1) from None
+    summary = {
+        "file": str(file),
+        "org": org,
+        "rows": report.rows,
+        "created": report.created,
+        "skipped": report.skipped,
+        "committed": report.committed,
+        "error_count": report.error_count,
+        "errors": [vars(e) for e in report.errors],
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        emit({k: v for k, v in summary.items() if k != "errors"}, False, "import")
+        for error in report.errors[:50]:
+            err_console.print(f"row {error.row}: {error.field}: {error.message}")
+    if not report.committed:
+        raise typer.Exit(code=1)

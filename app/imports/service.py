@@ -1,0 +1,169 @@
+"""``registry import FILE --org C``: bulk flags, all-or-nothing per file, safe to re-run.
+
+The whole file is one write transaction. Rows are streamed and handled in batches; once
+any row is found invalid nothing more is written, the rest of the file is still checked
+so that every error is reported, and the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.repository import EventWriter
+from app.auth.actor import Actor
+from app.auth.scopes import ALLOWED_KINDS, Scope
+from app.db.engine import Database
+from app.errors import Conflict
+from app.imports.reader import ImportFileError, SourceRow, open_rows
+from app.imports.rows import PreparedRow, RowError, prepare_row
+from app.imports.writer import BatchWriter, batch_event_writer
+from app.models import Organisation
+from app.organisations.repository import OrganisationRepository
+from app.organisations.service import OrganisationNotFound
+
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_ERRORS",
+    "ImportFileError",
+    "ImportRefused",
+    "ImportReport",
+    "RowError",
+    "import_flags",
+]
+
+BATCH_SIZE = 2000
+MAX_ERRORS = 1000
+# The per-batch lookups are prepared statements. PostgreSQL would settle on a generic plan
+# while the tables are still small and keep it as they grow inside this transaction: a
+# scan of every flag per batch, quadratic over the file (measured: 85 ms per batch at
+# 20k flags, 5.6 s at 100k). A plan per execution follows the growth and uses the indexes.
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+Progress = Callable[[int], None]
+
+
+class ImportRefused(Conflict):
+    type_slug = "import-refused"
+    title = "The organisation cannot import flags"
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one file. When ``committed`` is false nothing was written and
+    ``created`` and ``skipped`` are 0; ``errors`` holds the first :data:`MAX_ERRORS` of
+    ``error_count`` row errors. ``rows`` counts the non-blank data rows read."""
+
+    created: int = 0
+    skipped: int = 0
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    committed: bool = False
+
+    def add_errors(self, errors: list[RowError]) -> None:
+        self.error_count += len(errors)
+        self.errors.extend(errors[: MAX_ERRORS - len(self.errors)])
+
+
+def import_actor(org: Organisation, path: Path) -> Actor:
+    """Who the change events name: the organisation, through the command line."""
+    request_id = f"import:{path.name}"[:200]  # change_event.request_id is VARCHAR(200)
+    return Actor(org.id, org.code, org.kind, org.institution, "cli:import", None, request_id)
+
+
+async def _reporting_org(session: AsyncSession, org_code: str) -> Organisation:
+    org = await OrganisationRepository(session).by_code(org_code)
+    if org is None:
+        raise OrganisationNotFound(f"no organisation {org_code}")
+    if not org.active:
+        raise ImportRefused(f"organisation {org_code} is deactivated")
+    if org.kind not in ALLOWED_KINDS[Scope.FLAGS_WRITE]:
+        raise ImportRefused(f"organisations of kind {org.kind} do not report flags")
+    return org
+
+
+@contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """Keep the collector off the objects that existed before the import.
+
+    Each batch allocates objects by the hundred thousand, which triggers full collections,
+    and a full collection walks every object of the process (the app's, SQLAlchemy's):
+    measured at over half of the import's time. Freezing exempts the pre-existing ones;
+    the batch's own objects are still collected as usual.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _batches(rows: Iterator[SourceRow]) -> Iterator[list[SourceRow]]:
+    while batch := list(islice(rows, BATCH_SIZE)):
+        yield batch
+
+
+def _prepare(batch: list[SourceRow], actor: Actor, report: ImportReport) -> list[PreparedRow]:
+    prepared: list[PreparedRow] = []
+    for source in batch:
+        result = prepare_row(source, actor)
+        if isinstance(result, list):
+            report.add_errors(result)
+        else:
+            prepared.append(result)
+    report.rows += len(batch)
+    return prepared
+
+
+async def import_flags(
+    db: Database,
+    org_code: str,
+    path: Path,
+    *,
+    ttl_days: float,
+    actor: Actor | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the flags in ``path`` (CSV or XLSX) for organisation ``org_code``.
+
+    Rows already imported for the organisation, and repeats within the file, are skipped.
+    The rules are the API's (the organisation's kind decides what is allowed); the change
+    events name ``actor``, by default the organisation via ``cli:import``. ``progress``
+    gets the number of rows read so far after each batch. Raises
+    :class:`ImportFileError` for a file that cannot be read (nothing is written), and
+    ``OrganisationNotFound`` / :class:`ImportRefused` for an organisation that cannot report.
+    """
+    report = ImportReport()
+    # A bad header fails in open_rows, before any lock is taken.
+    with open_rows(path) as rows, _long_lived_objects_frozen():
+        async with db.write_session() as session:
+            # Lock the head before reading anything: see EventWriter.
+            locked = await EventWriter.begin(session, Actor.command_line("import"))
+            if not db.is_sqlite:
+                await session.execute(_CUSTOM_PLANS)
+            org = await _reporting_org(session, org_code)
+            org_actor = import_actor(org, path)
+            events = batch_event_writer(session, locked.head, actor or org_actor)
+            writer = BatchWriter(session, events, org, ttl_days=ttl_days)
+            for batch in _batches(rows):
+                prepared = _prepare(batch, org_actor, report)
+                if not report.error_count:
+                    created = await writer.write(prepared)
+                    report.created += created
+                    report.skipped += len(prepared) - created
+                if progress is not None:
+                    progress(report.rows)
+            if report.error_count:
+                await session.rollback()
+                report.created = report.skipped = 0
+                return report
+            await session.commit()
+    report.committed = True
+    return report

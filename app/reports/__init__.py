@@ -1,0 +1,1 @@
+"""Periodic reports (half-year and year, Vietnam time), computed from history only."""

@@ -1,0 +1,1 @@
+"""Public awareness: fraud typologies with advice to citizens."""
