@@ -69,10 +69,12 @@ class InsufficientScope(AppError):
     type_slug = "insufficient-scope"
     title = "The token lacks the scope this operation needs"
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, *scopes: str) -> None:
+        # RFC 6750 §3: the challenge's scope attribute is a space-delimited list.
+        accepted = " ".join(scopes)
         super().__init__(
-            f"requires scope {scope!r}",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+            "requires scope " + " or ".join(repr(str(s)) for s in scopes),
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{accepted}"'},
         )
 
 

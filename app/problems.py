@@ -12,10 +12,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
+from app.auth.dependencies import authorise_before_body
 from app.errors import PROBLEM_BASE, AppError
 
 log = logging.getLogger(__name__)
+
+# What FastAPI raises (as a 400) when the body cannot be decoded at all.
+BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
 class Problem(BaseModel):
@@ -72,19 +77,51 @@ async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> ProblemResponse:
+async def _gate(request: Request) -> ProblemResponse | None:
+    """The 401/403 a caller without access gets instead of a body-parsing error, if any."""
+    try:
+        await authorise_before_body(request)
+    except AppError as exc:
+        return await _app_error(request, exc)
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _clean_errors(exc.errors())
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw) and (denied := await _gate(request)):
+        return denied
+    errors = _clean_errors(raw)
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem(
         422, "validation-error", "Request is not valid", f"invalid fields: {fields}", errors=errors
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> ProblemResponse:
+async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        # Not JSON at all (for instance invalid UTF-8): the same 422 as malformed JSON.
+        if denied := await _gate(request):
+            return denied
+        message = "body is not valid UTF-8 JSON"
+        errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+        return problem(422, "validation-error", "Request is not valid", message, errors=errors)
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem(exc.status_code, slug, str(exc.detail), headers=dict(exc.headers or {}))
+    return problem(exc.status_code, slug, str(exc.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            if route.path_regex.match(request.url.path):
+                methods |= route.methods
+    return sorted(methods)
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> ProblemResponse:
