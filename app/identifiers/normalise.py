@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
@@ -156,8 +157,13 @@ def _wallet_id(identifier: str) -> str:
     return folded.upper()
 
 
+@lru_cache(maxsize=65_536)
 def _vn_mobile_e164(identifier: str) -> str | None:
-    """E.164 form of a Vietnamese mobile number in any common spelling, else None."""
+    """E.164 form of a Vietnamese mobile number in any common spelling, else None.
+
+    Cached: libphonenumber's parse and checks cost tens of microseconds, and a batch of
+    lookups repeats the same payees; the input is at most ``MAX_FIELD_LENGTH`` characters.
+    """
     candidate = _fold(identifier).translate(_PHONE_PUNCTUATION)
     if not _PHONE_CANDIDATE.fullmatch(candidate):
         return None

@@ -17,7 +17,7 @@ from app.models import ChangeEvent, Flag, Subject
 from app.subjects.repository import SubjectEventRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
 from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
-from app.sync.mirror import Listing, RegistryMirror, subject_index_state
+from app.sync.mirror import RegistryMirror, subject_index_state
 
 
 class SubjectNotFound(NotFound):
@@ -59,9 +59,7 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
 
 def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> LookupResult:
     """The lookup answer from the in-memory mirror: no database round-trip."""
-    listing = mirror.listings.get(key)
-    if listing is None:
-        listing = _UNLISTED
+    listing = mirror.listing(key)
     return LookupResult(
         key=key,
         listed=listing.risk_level > 0,
@@ -75,9 +73,6 @@ def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> L
         registry_version=mirror.seq,
         warning_id=warning_id,
     )
-
-
-_UNLISTED = Listing(0, (), False, None, None)
 
 
 def subject_state(subject: Subject) -> dict[str, Any]:

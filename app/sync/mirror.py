@@ -11,6 +11,7 @@ for a subject whose flag committed more than that bound ago.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -20,10 +21,12 @@ from sqlalchemy import select
 
 from app.db.engine import Database
 from app.models import ChangeEvent, Client, Organisation, RegistryHead, Subject
+from app.sync.listing import UNLISTED, CategorySets, Listing, pack, pack_state, unpack
 
 log = logging.getLogger(__name__)
 
 _BATCH = 5000
+_FREEZE_AT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,39 +40,23 @@ class Principal:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """The lookup-relevant state of a subject that is listed or under dispute."""
-
-    risk_level: int
-    categories: tuple[str, ...]
-    under_dispute: bool
-    first_flagged_at: str | None
-    last_changed_at: str | None
-
-
-def listing_from_state(state: dict[str, Any]) -> Listing | None:
-    if not state.get("risk_level") and not state.get("under_dispute"):
-        return None
-    return Listing(
-        risk_level=int(state["risk_level"]),
-        categories=tuple(state.get("categories") or ()),
-        under_dispute=bool(state.get("under_dispute")),
-        first_flagged_at=state.get("first_flagged_at"),
-        last_changed_at=state.get("last_changed_at"),
-    )
-
-
 class RegistryMirror:
     def __init__(self, db: Database, *, poll_interval: float, max_staleness: float) -> None:
         self.db = db
         self.poll_interval = poll_interval
         self.max_staleness = max_staleness
-        self.listings: dict[str, Listing] = {}
+        # key -> packed listing (see app.sync.listing): about 44 bytes a subject.
+        self.listings: dict[str, int] = {}
+        self.category_sets = CategorySets()
         self.principals: dict[str, Principal] = {}
         self.seq = 0
         self.synced_at = 0.0
         self._lock = asyncio.Lock()
+
+    def listing(self, key: str) -> Listing:
+        """The lookup-relevant state of ``key`` (``UNLISTED`` when it is not listed)."""
+        packed = self.listings.get(key)
+        return UNLISTED if packed is None else unpack(self.category_sets, packed)
 
     @property
     def fresh(self) -> bool:
@@ -79,16 +66,36 @@ class RegistryMirror:
         """Full load at start: head, listed subjects, principals."""
         async with self._lock, self.db.read_session() as session:
             head = (await session.execute(select(RegistryHead.seq))).scalar_one_or_none() or 0
-            listings: dict[str, Listing] = {}
-            stmt = select(Subject).where((Subject.risk_level > 0) | Subject.under_dispute)
-            for subject in (await session.execute(stmt)).scalars():
-                listing = listing_from_state(subject_index_state(subject))
-                if listing is not None:
-                    listings[subject.key] = listing
+            sets = CategorySets()
+            listings: dict[str, int] = {}
+            # Columns only, streamed: a million ORM objects at once would set the worker's
+            # memory high-water mark for its whole life.
+            stmt = (
+                select(
+                    Subject.key,
+                    Subject.risk_level,
+                    Subject.categories,
+                    Subject.under_dispute,
+                    Subject.first_flagged_at,
+                    Subject.last_changed_at,
+                )
+                .where((Subject.risk_level > 0) | Subject.under_dispute)
+                .execution_options(yield_per=_BATCH)
+            )
+            async for key, risk, categories, disputed, first, last in await session.stream(stmt):
+                packed = pack(sets, risk, categories, disputed, first, last)
+                if packed is not None:
+                    listings[key] = packed
+            self.category_sets = sets
             self.listings = listings
             self.principals = await self._load_principals(session)
             self.seq = head
             self.synced_at = time.monotonic()
+        if len(self.listings) >= _FREEZE_AT:
+            # The index lives as long as the process; a full collection would otherwise walk
+            # every entry again and again (tens of ms a pass with a million subjects).
+            gc.collect()
+            gc.freeze()
 
     async def refresh(self) -> None:
         """Apply every relevant change event committed since the last refresh."""
@@ -125,11 +132,11 @@ class RegistryMirror:
     def _apply_subject(self, key: str | None, state: dict[str, Any]) -> None:
         if key is None:
             return
-        listing = listing_from_state(state)
-        if listing is None:
+        packed = pack_state(self.category_sets, state)
+        if packed is None:
             self.listings.pop(key, None)
         else:
-            self.listings[key] = listing
+            self.listings[key] = packed
 
     @staticmethod
     async def _load_principals(session: Any) -> dict[str, Principal]:

@@ -43,15 +43,15 @@ async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[Looku
     for answer in listed:
         answer.warning_id = str(uuid.uuid4())
         rows.append(
-            Warning(
-                id=answer.warning_id,
-                organisation_id=actor.org_id,
-                subject_key=answer.key,
-                risk_level=answer.risk_level,
-                action=answer.action,
-                registry_version=answer.registry_version,
-                created_at=now,
-            )
+            {
+                "id": answer.warning_id,
+                "organisation_id": actor.org_id,
+                "subject_key": answer.key,
+                "risk_level": answer.risk_level,
+                "action": answer.action,
+                "registry_version": answer.registry_version,
+                "created_at": now,
+            }
         )
     try:
         await runtime.warnings.write(rows)

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
+
+from sqlalchemy import insert
 
 from app.db.engine import Database
 from app.models import Warning
+
+Row = dict[str, Any]
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +24,10 @@ log = logging.getLogger(__name__)
 class WarningWriter:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._pending: list[tuple[list[Warning], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[Row], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
 
-    async def write(self, rows: list[Warning]) -> None:
+    async def write(self, rows: list[Row]) -> None:
         """Return once ``rows`` are committed; raise what the commit raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future))
@@ -37,10 +42,11 @@ class WarningWriter:
             if batch:
                 await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[list[Warning], asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[tuple[list[Row], asyncio.Future[None]]]) -> None:
         try:
             async with self.db.write_session() as session:
-                session.add_all([row for rows, _ in batch for row in rows])
+                # Core executemany: no ORM object or unit-of-work bookkeeping per warning.
+                await session.execute(insert(Warning), [row for rows, _ in batch for row in rows])
                 await session.commit()
         except Exception as exc:  # every waiter learns the batch failed
             for _, future in batch:
