@@ -38,7 +38,7 @@ class EventWriter:
         ).scalar_one()
         return cls(session, head, actor)
 
-    async def append(
+    def chain(
         self,
         *,
         entity_type: str,
@@ -48,8 +48,13 @@ class EventWriter:
         state: dict[str, Any],
         subject_key: str | None = None,
         occurred_at: datetime | None = None,
-    ) -> ChangeEvent:
-        fields: dict[str, Any] = {
+    ) -> dict[str, Any]:
+        """The next event's row, ``seq`` and hashes included, with the head moved past it.
+
+        Nothing is written: ``append`` stores the row through the ORM; the bulk import
+        stores many at once (``BulkEventWriter``).
+        """
+        row: dict[str, Any] = {
             "seq": self.head.seq + 1,
             "occurred_at": occurred_at or self.now,
             "entity_type": entity_type,
@@ -63,11 +68,74 @@ class EventWriter:
             "subject_key": subject_key,
             "state": state,
         }
-        digest = chain_hash(self.head.hash, fields)
-        event = ChangeEvent(**fields, prev_hash=self.head.hash, hash=digest)
-        self.session.add(event)
-        self.head.seq = event.seq
+        digest = chain_hash(self.head.hash, row)
+        row["prev_hash"] = self.head.hash
+        row["hash"] = digest
+        self.head.seq = row["seq"]
         self.head.hash = digest
+        return row
+
+    async def append(
+        self,
+        *,
+        entity_type: str,
+        entity_id: str,
+        entity_version: int,
+        action: str,
+        state: dict[str, Any],
+        subject_key: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        """Write the next event of the chain in this transaction (flushed at once)."""
+        event = ChangeEvent(
+            **self.chain(
+                entity_type=entity_type,
+                entity_id=entity_id,
+                entity_version=entity_version,
+                action=action,
+                state=state,
+                subject_key=subject_key,
+                occurred_at=occurred_at,
+            )
+        )
+        self.session.add(event)
         self.appended.append(event)
         await self.session.flush()
-        return event
+
+
+class BulkEventWriter(EventWriter):
+    """Collects event rows instead of flushing each; ``take()`` hands them to one INSERT.
+
+    The head row is still the locked ORM object, updated by the caller's flush.
+    """
+
+    def __init__(self, session: AsyncSession, head: RegistryHead, actor: Actor) -> None:
+        super().__init__(session, head, actor)
+        self.rows: list[dict[str, Any]] = []
+
+    async def append(
+        self,
+        *,
+        entity_type: str,
+        entity_id: str,
+        entity_version: int,
+        action: str,
+        state: dict[str, Any],
+        subject_key: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> None:
+        self.rows.append(
+            self.chain(
+                entity_type=entity_type,
+                entity_id=entity_id,
+                entity_version=entity_version,
+                action=action,
+                state=state,
+                subject_key=subject_key,
+                occurred_at=occurred_at,
+            )
+        )
+
+    def take(self) -> list[dict[str, Any]]:
+        rows, self.rows = self.rows, []
+        return rows
