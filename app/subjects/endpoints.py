@@ -12,6 +12,7 @@ from app.errors import (
     ServiceUnavailable,
     problem_responses,
 )
+from app.identifiers.normalise import Subject as Identifier
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.subjects.auth import HistoryReader, Looker, Syncer
@@ -19,7 +20,6 @@ from app.subjects.repository import SubjectEventRepository
 from app.subjects.risk import ACTIONS
 from app.subjects.schemas import (
     BatchItem,
-    BatchItemError,
     BatchLookupRequest,
     BatchLookupResponse,
     ChangeItem,
@@ -38,7 +38,7 @@ from app.subjects.service import (
     answer,
     canonical_key,
     identify,
-    identify_raw,
+    identify_batch,
     subject_record,
 )
 from app.sync.mirror import RegistryMirror
@@ -87,17 +87,12 @@ async def lookup_batch(request: Request, body: BatchLookupRequest, actor: Looker
     """Check 1-1,000 subjects at once; answers keep the order of `items`, and an invalid
     item gets its own `error` entry instead of failing the batch."""
     mirror = _fresh_mirror(request)
-    items: list[BatchItem] = []
-    for index, raw in enumerate(body.items):
-        try:
-            identifier = identify_raw(raw, ("body", "items", index))
-        except InvalidInput as exc:
-            error = BatchItemError(
-                status=422, title=exc.title, detail=exc.detail, errors=exc.errors
-            )
-            items.append(BatchItem(index=index, error=error))
-            continue
-        items.append(BatchItem(index=index, result=answer(mirror, identifier.key)))
+    items = [
+        BatchItem(index=index, result=answer(mirror, identifier.key))
+        if isinstance(identifier, Identifier)
+        else BatchItem(index=index, error=identifier)
+        for index, identifier in enumerate(identify_batch(body.items))
+    ]
     answers = [item.result for item in items if item.result is not None]
     runtime = request.app.state.runtime
     await runtime.limiter.check_identifiers(actor, [a.key for a in answers])

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from app.db.engine import Database
 from app.models import Warning
 
 Row = dict[str, Any]
+# The table, not the entity: an ORM-enabled insert adds per-row bookkeeping.
+_WARNINGS = cast(Table, Warning.__table__)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class WarningWriter:
         try:
             async with self.db.write_session() as session:
                 # Core executemany: no ORM object or unit-of-work bookkeeping per warning.
-                await session.execute(insert(Warning), [row for rows, _ in batch for row in rows])
+                await session.execute(insert(_WARNINGS), [row for rows, _ in batch for row in rows])
                 await session.commit()
         except Exception as exc:  # every waiter learns the batch failed
             for _, future in batch:
