@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.config import Settings, get_settings
-from app.console import JsonOption, console, emit, err_console
+from app.console import JsonOption, emit, err_console
 from app.db.engine import create_database
 from app.db.migrations import upgrade_to_head
 from app.errors import AppError
@@ -61,11 +61,11 @@ def run_in_transaction(
 
 
 @cli.command()
-def migrate() -> None:
+def migrate(as_json: JsonOption = False) -> None:
     """Bring the database schema to head (Alembic)."""
     settings = get_settings()
     upgrade_to_head(settings.database_url)
-    console.print("schema at head")
+    emit({"schema": "head"}, as_json, "migrated")
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.identifiers.normalise import normalise_subject
+from app.imports.reader import COLUMNS as IMPORT_COLUMNS
 from app.reference.catalogue import banks, typologies
 
 # (BIN, weight): Vietcombank, Techcombank, MB, ACB, BIDV, VietinBank, VPBank, TPBank,
@@ -63,16 +64,8 @@ _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "
 _MIDDLE = ("Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh")
 _GIVEN = ("An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hùng", "Lan", "Linh", "Nam", "Tâm")
 
-CSV_COLUMNS = (
-    "kind",
-    "institution",
-    "identifier",
-    "category",
-    "description",
-    "amount_lost_vnd",
-    "case_reference",
-    "holder_name",
-)
+# The bulk import's own header: the bench writes what `registry import` reads.
+CSV_COLUMNS = IMPORT_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from bench import gen_data
+from bench.import_runner import proc_status_kb
 from bench.loadgen import LoadSettings, run_load, tool_name, tool_version
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,17 +71,6 @@ def log(message: str) -> None:
 
 # --------------------------------------------------------------------------------------
 # processes
-
-
-def proc_status_kb(pid: int, field_name: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def children(pid: int) -> list[int]:
@@ -170,11 +160,11 @@ class Proc:
             return False
 
     def rss_mb(self) -> float | None:
-        kb = proc_status_kb(self.server_pid(), "VmRSS")
+        kb = proc_status_kb("VmRSS", str(self.server_pid()))
         return None if kb is None else kb / MB
 
     def hwm_mb(self) -> float | None:
-        kb = proc_status_kb(self.server_pid(), "VmHWM")
+        kb = proc_status_kb("VmHWM", str(self.server_pid()))
         return None if kb is None else kb / MB
 
     def log_tail(self, n: int = 30) -> str:

@@ -86,18 +86,20 @@ class EventWriter:
         subject_key: str | None = None,
         occurred_at: datetime | None = None,
     ) -> None:
-        """Write the next event of the chain in this transaction (flushed at once)."""
-        event = ChangeEvent(
-            **self.chain(
-                entity_type=entity_type,
-                entity_id=entity_id,
-                entity_version=entity_version,
-                action=action,
-                state=state,
-                subject_key=subject_key,
-                occurred_at=occurred_at,
-            )
+        """Write the next event of the chain in this transaction."""
+        row = self.chain(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            entity_version=entity_version,
+            action=action,
+            state=state,
+            subject_key=subject_key,
+            occurred_at=occurred_at,
         )
+        await self._store(row)
+
+    async def _store(self, row: dict[str, Any]) -> None:
+        event = ChangeEvent(**row)
         self.session.add(event)
         self.appended.append(event)
         await self.session.flush()
@@ -113,28 +115,8 @@ class BulkEventWriter(EventWriter):
         super().__init__(session, head, actor)
         self.rows: list[dict[str, Any]] = []
 
-    async def append(
-        self,
-        *,
-        entity_type: str,
-        entity_id: str,
-        entity_version: int,
-        action: str,
-        state: dict[str, Any],
-        subject_key: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> None:
-        self.rows.append(
-            self.chain(
-                entity_type=entity_type,
-                entity_id=entity_id,
-                entity_version=entity_version,
-                action=action,
-                state=state,
-                subject_key=subject_key,
-                occurred_at=occurred_at,
-            )
-        )
+    async def _store(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
 
     def take(self) -> list[dict[str, Any]]:
         rows, self.rows = self.rows, []
