@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class WindowStore(Protocol):
@@ -62,6 +63,9 @@ class RedisWindows:
     """Counters in Redis: one round trip (a pipeline) per check."""
 
     def __init__(self, url: str) -> None:
+        # Imported only when Redis is configured: the client library costs ~20 MB per worker.
+        from redis.asyncio import Redis
+
         self.redis: Redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
     async def add_requests(self, org_id: int, n: int, window: int) -> tuple[int, float]:

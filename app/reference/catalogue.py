@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 
@@ -65,6 +65,9 @@ def _bank_aliases() -> dict[str, str]:
     return aliases
 
 
+# Cached: a batch names the same few banks a thousand times, and folding costs more than
+# the lookup itself. Bounded, so hostile spellings cannot grow it.
+@lru_cache(maxsize=4096)
 def bank_bin(value: str) -> str | None:
     """The 6-digit BIN for a BIN, bank code or short name (``VCB``, ``Vietcombank``)."""
     return _bank_aliases().get(_fold(value))
@@ -79,6 +82,7 @@ def ewallets() -> tuple[EWallet, ...]:
     return tuple(EWallet(r["code"].strip(), r["name"].strip()) for r in _rows("vn_ewallets.csv"))
 
 
+@lru_cache(maxsize=1024)
 def ewallet_code(value: str) -> str | None:
     """The canonical e-wallet code (``MOMO``) for a code in any case, else None."""
     folded = _fold(value)

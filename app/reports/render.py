@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import get_args
 
 import anyio
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import Database
@@ -54,6 +52,11 @@ def _csv_cell(cell: str | int | float | bool) -> str | int | float:
 
 def render_xlsx(report: Report) -> bytes:
     """A workbook with the figure table and a sheet describing the period."""
+    # Imported here: openpyxl (with numpy behind it) costs every worker ~30 MB of RSS,
+    # and only report downloads need it.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     figures = workbook.active
     assert figures is not None

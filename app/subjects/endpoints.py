@@ -12,14 +12,13 @@ from app.errors import (
     ServiceUnavailable,
     problem_responses,
 )
-from app.identifiers.normalise import Subject as Identifier
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.subjects.auth import HistoryReader, Looker, Syncer
+from app.subjects.batch import answer_batch
 from app.subjects.repository import SubjectEventRepository
 from app.subjects.risk import ACTIONS
 from app.subjects.schemas import (
-    BatchItem,
     BatchLookupRequest,
     BatchLookupResponse,
     ChangeItem,
@@ -38,7 +37,6 @@ from app.subjects.service import (
     answer,
     canonical_key,
     identify,
-    identify_batch,
     subject_record,
 )
 from app.sync.mirror import RegistryMirror
@@ -86,20 +84,8 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> Response:
 async def lookup_batch(request: Request, body: BatchLookupRequest, actor: Looker) -> Response:
     """Check 1-1,000 subjects at once; answers keep the order of `items`, and an invalid
     item gets its own `error` entry instead of failing the batch."""
-    mirror = _fresh_mirror(request)
-    items = [
-        BatchItem(index=index, result=answer(mirror, identifier.key))
-        if isinstance(identifier, Identifier)
-        else BatchItem(index=index, error=identifier)
-        for index, identifier in enumerate(identify_batch(body.items))
-    ]
-    answers = [item.result for item in items if item.result is not None]
-    runtime = request.app.state.runtime
-    await runtime.limiter.check_identifiers(actor, [a.key for a in answers])
-    await record_lookups(runtime, actor, answers)
-    # Serialised here, once: FastAPI would otherwise validate 1,000 answers a second time
-    # against `response_model` (which stays declared for the OpenAPI document).
-    payload = BatchLookupResponse(items=items, registry_version=mirror.seq).model_dump_json()
+    _fresh_mirror(request)
+    payload = await answer_batch(request.app.state.runtime, actor, body.items)
     return Response(payload, media_type="application/json")
 
 

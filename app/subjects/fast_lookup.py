@@ -1,4 +1,4 @@
-"""The ``POST /v1/lookup`` hot path, served without the framework's routing machinery.
+"""The ``POST /v1/lookup`` and ``/v1/lookup/batch`` hot paths, served without the framework.
 
 A bank calls the lookup before every transfer, so each microsecond counts. This ASGI layer
 answers the common case itself: a valid body, a valid token with the ``lookup`` scope. Any
@@ -10,6 +10,7 @@ FastAPI route stays registered: it documents the endpoint in OpenAPI and serves 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,11 +22,13 @@ from app.auth.dependencies import authenticate
 from app.auth.scopes import Scope as ApiScope
 from app.errors import AppError, InsufficientScope, ServiceUnavailable
 from app.problems import problem
-from app.subjects.schemas import SubjectIn
+from app.subjects.batch import answer_batch
+from app.subjects.schemas import MAX_BATCH_ITEMS, SubjectIn
 from app.subjects.service import answer, identify
 from app.warnings.service import record_lookups
 
 PATH = "/v1/lookup"
+BATCH_PATH = "/v1/lookup/batch"
 
 
 class LookupFastPath:
@@ -34,21 +37,22 @@ class LookupFastPath:
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["path"] not in (PATH, BATCH_PATH)
+            or scope["method"] != "POST"
+        ):
             await self.app(scope, receive, send)
             return
         body, more = await _read_body(receive)
-        subject = None
+        request: SubjectIn | list[Any] | None = None
         if not more and _is_json(scope):
-            try:
-                subject = SubjectIn.model_validate_json(body)
-            except ValidationError:
-                subject = None
-        if subject is None:
+            request = _subject(body) if scope["path"] == PATH else _batch_items(body)
+        if request is None:
             await self.app(scope, _replay(body, more, receive), send)
             return
         try:
-            payload = await self._answer(scope, subject)
+            payload = await self._answer(scope, request)
         except (SQLAlchemyError, OSError):
             exc = ServiceUnavailable("database temporarily unavailable")
             await problem(exc.status, exc.type_slug, exc.title, exc.detail, headers=exc.headers)(
@@ -78,18 +82,48 @@ class LookupFastPath:
         )
         await send({"type": "http.response.body", "body": payload})
 
-    async def _answer(self, scope: Scope, subject: SubjectIn) -> bytes:
+    async def _answer(self, scope: Scope, request: SubjectIn | list[Any]) -> bytes:
         runtime = self.api.state.runtime
         actor = await authenticate(runtime, _header(scope, b"authorization"))
         if ApiScope.LOOKUP not in actor.scopes:
             raise InsufficientScope(ApiScope.LOOKUP)
         if not runtime.mirror.fresh:
             raise ServiceUnavailable("listing index is not in step with the database")
-        key = identify(subject).key
+        if isinstance(request, list):
+            return await answer_batch(runtime, actor, request)
+        key = identify(request).key
         await runtime.limiter.check_identifiers(actor, [key])
         result = answer(runtime.mirror, key)
         await record_lookups(runtime, actor, [result])
         return result.model_dump_json().encode()
+
+
+def _subject(body: bytes) -> SubjectIn | None:
+    try:
+        return SubjectIn.model_validate_json(body)
+    except ValidationError:
+        return None
+
+
+def _batch_items(body: bytes) -> list[Any] | None:
+    """The items of a batch body that ``BatchLookupRequest`` accepts, else None.
+
+    None hands the body to the framework, whose validation says what is wrong; a body
+    this accepts, the framework would accept too (an object with exactly ``items``: a
+    list of 1-1,000 objects). Items are checked one by one later, each to its own error.
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if type(parsed) is not dict or parsed.keys() != {"items"}:
+        return None
+    items = parsed["items"]
+    if type(items) is not list or not 1 <= len(items) <= MAX_BATCH_ITEMS:
+        return None
+    if not all(type(item) is dict for item in items):
+        return None
+    return items
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -14,6 +14,9 @@ SubjectKey = Annotated[
 ]
 
 
+MAX_BATCH_ITEMS = 1000
+
+
 class SubjectIn(BaseModel):
     """One identifier as the caller writes it; the registry normalises it (SPEC §3)."""
 
@@ -57,7 +60,7 @@ class BatchLookupRequest(BaseModel):
 
     items: list[dict[str, Any]] = Field(
         min_length=1,
-        max_length=1000,
+        max_length=MAX_BATCH_ITEMS,
         description="1-1,000 subjects; an invalid item gets its own error entry",
     )
 

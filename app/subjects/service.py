@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import EventWriter
@@ -16,7 +16,7 @@ from app.identifiers.normalise import Subject as Identifier
 from app.models import ChangeEvent, Flag, Subject
 from app.subjects.repository import SubjectEventRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
-from app.subjects.schemas import BatchItemError, LookupResult, SubjectIn, SubjectRecord
+from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
 from app.sync.mirror import RegistryMirror, subject_index_state
 
 
@@ -55,33 +55,6 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
         ]
         raise InvalidInput("subject is not valid", errors=errors) from None
     return identify(subject, loc)
-
-
-_SUBJECT_LIST = TypeAdapter(list[SubjectIn])
-
-
-def identify_batch(raw_items: Sequence[Any]) -> list[Identifier | BatchItemError]:
-    """Normalise batch items; an invalid one becomes its own error entry, in place.
-
-    The whole list is validated in one call first (the common case: every item is well
-    formed); only when that fails is each item validated on its own to say which.
-    """
-    try:
-        subjects: Sequence[Any] = _SUBJECT_LIST.validate_python(raw_items)
-    except ValidationError:
-        subjects = raw_items
-    out: list[Identifier | BatchItemError] = []
-    for index, item in enumerate(subjects):
-        loc = ("body", "items", index)
-        try:
-            out.append(
-                identify(item, loc) if isinstance(item, SubjectIn) else identify_raw(item, loc)
-            )
-        except InvalidInput as exc:
-            out.append(
-                BatchItemError(status=422, title=exc.title, detail=exc.detail, errors=exc.errors)
-            )
-    return out
 
 
 def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> LookupResult:

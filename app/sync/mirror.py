@@ -26,7 +26,7 @@ from app.sync.listing import UNLISTED, CategorySets, Listing, pack, pack_state, 
 log = logging.getLogger(__name__)
 
 _BATCH = 5000
-_FREEZE_AT = 50_000
+_FREEZE_AT = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,10 +93,18 @@ async def record_outcome(
     return warning_read(warning)
 
 
-async def record_lookups(runtime: Runtime, actor: Actor, answers: Sequence[LookupResult]) -> None:
-    """Count every answer (in memory) and store a warning for each warn/hold answer."""
+async def record_lookups(
+    runtime: Runtime,
+    actor: Actor,
+    answers: Sequence[LookupResult],
+    total: int | None = None,
+) -> None:
+    """Count every answer (in memory) and store a warning for each warn/hold answer.
+
+    ``total`` counts answers not passed as objects too (a batch's plain "allow" answers).
+    """
     assert actor.org_id is not None
     warned = sum(1 for a in answers if a.action != "allow")
-    runtime.counter.count(actor.org_id, warned, len(answers))
+    runtime.counter.count(actor.org_id, warned, len(answers) if total is None else total)
     if warned:
         await issue_warnings(runtime, actor, answers)

@@ -302,3 +302,48 @@ async def test_subject_path_key_must_be_canonical(app: FastAPI, client: httpx.As
         f"/v1/subjects/{quote('bank_account:970436:999999999', safe='')}", headers=police.headers
     )
     assert missing.status_code == 404
+
+
+async def test_batch_answers_equal_single_lookups(app: FastAPI, client: httpx.AsyncClient) -> None:
+    police = await make_caller(app, client, "C06", "police")
+    await client.post("/v1/flags", json=flag_body(), headers=police.headers)
+    phone = {"kind": "phone", "identifier": "0987 654 321"}
+    bank = await make_caller(app, client, "VCB", "bank")
+    await client.post("/v1/flags", json=flag_body(phone), headers=bank.headers)
+    items: list[dict[str, object]] = [
+        ACCOUNT,
+        {"kind": "phone", "identifier": "0912345678"},
+        phone,
+        ACCOUNT,  # a repeat gets its own answer and its own warning
+        {"kind": "ewallet", "institution": "momo", "identifier": "0912 345 678"},
+    ]
+    response = await client.post("/v1/lookup/batch", json={"items": items}, headers=bank.headers)
+    assert response.status_code == 200, response.text
+    batch = response.json()
+    singles = [await lookup(client, bank, item) for item in items]
+    for got, single in zip(batch["items"], singles, strict=True):
+        assert got["error"] is None
+        result = got["result"]
+        assert (result["warning_id"] is None) == (single["warning_id"] is None)
+        ignored = {"warning_id", "registry_version"}
+        assert {k: v for k, v in result.items() if k not in ignored} == {
+            k: v for k, v in single.items() if k not in ignored
+        }
+    warnings = [item["result"]["warning_id"] for item in batch["items"]]
+    assert [w is not None for w in warnings] == [True, False, True, True, False]
+    assert len(set(w for w in warnings if w)) == 3
+    assert batch["registry_version"] == batch["items"][0]["result"]["registry_version"]
+
+
+async def test_batch_envelope_errors_come_from_the_framework(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    bank = await make_caller(app, client, "VCB", "bank")
+    for body in (b'{"items": [1]}', b'{"items": {}, "extra": 1}', b"[" * 5000, b'{"items": "x"}'):
+        response = await client.post(
+            "/v1/lookup/batch",
+            content=body,
+            headers=bank.headers | {"Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (body[:20], response.text)
+        assert response.headers["content-type"] == "application/problem+json"

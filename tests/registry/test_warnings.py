@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+
+from tests import databases
 
 from app.models import LookupCount, Warning
 from tests.factories import make_caller
@@ -47,3 +50,30 @@ async def test_warnings_only_for_warn_and_hold_and_outcome_by_receiver(
     assert warnings == 3
     assert stored_keys == {held["key"]}  # the clean payee is never stored
     assert [(c.lookups, c.warned) for c in counts] == [(4, 3)]
+
+
+@pytest.mark.skipif(databases.ENGINE != "postgresql", reason="server-side connection kill")
+async def test_warning_survives_a_killed_connection(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The warning writer's connections are not pinged before use: a dead one is retried."""
+    police = await make_caller(app, client, "C06", "police")
+    await client.post("/v1/flags", json=flag_body(), headers=police.headers)
+    bank = await make_caller(app, client, "VCB", "bank")
+    first = await lookup(client, bank, ACCOUNT)
+    assert first["warning_id"]
+    runtime = app.state.runtime
+    async with runtime.db.write_session() as session:
+        killed = await session.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE 'INSERT INTO warning%'"
+            )
+        )
+        assert killed.scalar_one() >= 1
+    second = await lookup(client, bank, ACCOUNT)
+    assert second["warning_id"] and second["warning_id"] != first["warning_id"]
+    async with runtime.db.read_session() as session:
+        ids = set((await session.execute(select(Warning.id))).scalars())
+    assert {first["warning_id"], second["warning_id"]} <= ids

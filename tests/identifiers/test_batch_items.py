@@ -1,0 +1,56 @@
+"""The batch's shortcut for plain items must agree with full SubjectIn validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.errors import InvalidInput
+from app.subjects.batch import item_key
+from app.subjects.schemas import BatchItemError
+from app.subjects.service import identify_raw
+
+_TEXT = st.one_of(
+    st.sampled_from(["VCB", "970436", "Vietcombank", "MOMO", "momo", "ZALOPAY", "NOPE", ""]),
+    st.sampled_from(["0011 0023-45678", "0912 345 678", "+84912345678", "84 912 345 678"]),
+    st.text(max_size=70),
+)
+_VALUE = st.one_of(st.none(), _TEXT, st.integers(), st.booleans(), st.lists(st.integers()))
+_KIND = st.one_of(st.sampled_from(["bank_account", "ewallet", "phone", "PHONE", ""]), _VALUE)
+_ITEM = st.one_of(
+    st.fixed_dictionaries(
+        {"kind": _KIND, "identifier": _VALUE},
+        optional={"institution": _VALUE, "status": _VALUE},
+    ),
+    st.dictionaries(st.text(max_size=12), _VALUE, max_size=4),
+    _VALUE,
+)
+
+
+def reference(item: Any, index: int) -> str | BatchItemError:
+    """What the batch answered before the shortcut: full pydantic validation per item."""
+    try:
+        return identify_raw(item, ("body", "items", index)).key
+    except InvalidInput as exc:
+        return BatchItemError(status=422, title=exc.title, detail=exc.detail, errors=exc.errors)
+
+
+@settings(max_examples=1000)
+@given(item=_ITEM, index=st.integers(min_value=0, max_value=999))
+def test_item_key_matches_full_validation(item: Any, index: int) -> None:
+    assert item_key(item, index) == reference(item, index)
+
+
+def test_plain_items() -> None:
+    assert item_key({"kind": "phone", "identifier": "0912 345 678"}, 0) == "phone::+84912345678"
+    bad = item_key({"kind": "bank_account", "institution": "NOPE", "identifier": "123456"}, 7)
+    assert isinstance(bad, BatchItemError)
+    assert bad.errors == [
+        {
+            "loc": ["body", "items", 7, "institution"],
+            "msg": "unknown bank: NOPE",
+            "type": "value_error",
+        }
+    ]
