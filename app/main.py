@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         tasks = [asyncio.create_task(runtime.mirror.run(), name="mirror-poll")]
         tasks.extend(background_tasks(runtime))
+        if settings.gc_freeze_after_start:
+            gc.collect()
+            gc.freeze()
         runtime.ready = True
         drain_on_sigterm(runtime, settings.shutdown_drain_seconds)
         try:

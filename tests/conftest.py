@@ -55,7 +55,7 @@ def database_url(_database_template: object, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, key_file: Path) -> Settings:
-    return Settings(database_url=database_url, jwt_key_file=key_file)
+    return Settings(database_url=database_url, jwt_key_file=key_file, gc_freeze_after_start=False)
 
 
 @pytest.fixture

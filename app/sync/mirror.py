@@ -11,7 +11,6 @@ for a subject whose flag committed more than that bound ago.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from app.sync.listing import UNLISTED, CategorySets, Listing, pack, pack_state, 
 log = logging.getLogger(__name__)
 
 _BATCH = 5000
-_FREEZE_AT = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +89,6 @@ class RegistryMirror:
             self.principals = await self._load_principals(session)
             self.seq = head
             self.synced_at = time.monotonic()
-        if len(self.listings) >= _FREEZE_AT:
-            # The index lives as long as the process; a full collection would otherwise walk
-            # every entry again and again (tens of ms a pass with a million subjects).
-            gc.collect()
-            gc.freeze()
 
     async def refresh(self) -> None:
         """Apply every relevant change event committed since the last refresh."""

@@ -7,9 +7,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from tests import databases
-
 from app.models import LookupCount, Warning
+from tests import databases
 from tests.factories import make_caller
 from tests.registry.test_flags_and_lookup import ACCOUNT, flag_body, lookup
 
