@@ -118,6 +118,10 @@ class BulkEventWriter(EventWriter):
     async def _store(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
 
+    def add(self, **fields: Any) -> None:
+        """``append`` without the coroutine: the bulk path chains tens of thousands."""
+        self.rows.append(self.chain(**fields))
+
     def take(self) -> list[dict[str, Any]]:
         rows, self.rows = self.rows, []
         return rows

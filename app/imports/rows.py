@@ -22,6 +22,8 @@ from app.subjects.service import identify
 # A sign is let through so that "-5" is refused by FlagCreate's own ``ge=0`` message.
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}", re.ASCII)
 _SUBJECT_FIELDS = ("kind", "institution", "identifier")
+# What json.dumps(ensure_ascii=False, separators=(",", ":")) builds on every call, built once.
+_FINGERPRINT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def fingerprint(org_code: str, subject_key: str, data: FlagCreate, holder: str |
         for s in (data.description, data.case_reference)
     ]
     parts = [org_code, subject_key, data.category, text[0], data.amount_lost_vnd, text[1], holder]
-    encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    encoded = _FINGERPRINT_JSON.encode(parts)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 

@@ -96,12 +96,17 @@ def _long_lived_objects_frozen() -> Iterator[None]:
     Each batch allocates objects by the hundred thousand, which triggers full collections,
     and a full collection walks every object of the process (the app's, SQLAlchemy's):
     measured at over half of the import's time. Freezing exempts the pre-existing ones;
-    the batch's own objects are still collected as usual.
+    the batch's own objects are still collected as usual, though less often: the default
+    first-generation threshold of 700 runs a collection every few rows, and the older
+    generations follow (measured: 6% of the import; under half of that at these settings).
     """
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

@@ -1,37 +1,51 @@
 """Writing one batch of valid import rows: subjects, flags, their events, the new answers.
 
 A batch costs a fixed handful of statements whatever its size: one SELECT of the
-fingerprints already imported, one SELECT of the known subjects, one multi-row INSERT of
-the new ones, one SELECT of the earlier flags of the known subjects, one multi-row INSERT
-of the flags and one of the change events, and one flush that updates the subjects and
-the registry head.
+fingerprints already imported, one SELECT of the known subjects, one SELECT of their
+earlier flags, one bulk INSERT of the new subjects (their final answers included) and one
+SELECT of their ids, one executemany UPDATE of the known subjects whose answer changed,
+one bulk INSERT of the flags and one of the change events, and one flush of the registry
+head. Subjects and flags are plain rows throughout (see ``derive``); a bulk INSERT is a
+COPY on PostgreSQL (see ``insert_rows``).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import BulkEventWriter
 from app.auth.actor import Actor
 from app.auth.scopes import OrgKind
-from app.flags.service import flag_read
-from app.identifiers.normalise import Subject as Identifier
+from app.imports.derive import (
+    SUBJECT_COLUMNS,
+    FlagMaker,
+    SubjectRecord,
+    Timestamps,
+    rederive_record,
+)
 from app.imports.rows import PreparedRow
 from app.models import ChangeEvent, Flag, Organisation, RegistryHead, Subject
-from app.subjects.service import rederive
+from app.subjects.risk import FlagFacts
 
 # The tables themselves: an ORM-enabled insert goes back to one statement per row, and an
 # ORM flush costs tens of microseconds per object; Core executemany costs a few.
 _SUBJECTS = cast(Table, Subject.__table__)
 _FLAGS = cast(Table, Flag.__table__)
 _EVENTS = cast(Table, ChangeEvent.__table__)
-_FLAG_COLUMNS = [(attr.key, attr.columns[0].name) for attr in inspect(Flag).column_attrs]
+_CHANGED = ("risk_level", "categories", "first_flagged_at", "last_changed_at", "version")
+# Bind names must differ from the column names that UPDATE ... SET names.
+_UPDATE_SUBJECT = (
+    update(_SUBJECTS)
+    .where(_SUBJECTS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _CHANGED})
+)
+_FACT_COLUMNS = ("subject_id", "status", "organisation_id", "category", "created_at")
 
 
 def batch_event_writer(session: AsyncSession, head: RegistryHead, actor: Actor) -> BulkEventWriter:
@@ -39,21 +53,46 @@ def batch_event_writer(session: AsyncSession, head: RegistryHead, actor: Actor) 
     return BulkEventWriter(session, head, actor)
 
 
-def _flag_row(flag: Flag) -> dict[str, Any]:
-    return {column: getattr(flag, attribute) for attribute, column in _FLAG_COLUMNS}
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """A Core executemany INSERT; on PostgreSQL a COPY of the same values.
+
+    The server spends tens of µs per row of an executemany (an executor run per row, on
+    tables with several indexes); COPY is one run for the batch. Each value first goes through
+    its column type's own bind processing, exactly as the INSERT would send it.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    names = list(rows[0])  # a column left out (a serial id) takes its default, as in INSERT
+    processors = [
+        (index, process)
+        for index, name in enumerate(names)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    take = itemgetter(*names)
+    records = []
+    for row in rows:
+        values = list(take(row)) if len(names) > 1 else [take(row)]
+        for index, process in processors:
+            values[index] = process(values[index])
+        records.append(tuple(values))
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
-def _new_subject(ident: Identifier) -> dict[str, Any]:
-    return {
-        "key": ident.key,
-        "kind": ident.kind,
-        "institution": ident.institution,
-        "identifier": ident.identifier,
-        "risk_level": 0,
-        "categories": [],
-        "under_dispute": False,
-        "version": 0,
-    }
+class _Earlier:
+    """The facts of a subject's flags already stored, and the first of their times."""
+
+    __slots__ = ("facts", "first")
+
+    def __init__(self) -> None:
+        self.facts: list[FlagFacts] = []
+        self.first: datetime | None = None
 
 
 class BatchWriter:
@@ -70,96 +109,123 @@ class BatchWriter:
         self.session = session
         self.events = events
         self.org = org
-        self.police = org.kind == OrgKind.POLICE
+        police = org.kind == OrgKind.POLICE
         # Police reports start confirmed and never expire, as in create_flag.
-        self.status = "confirmed" if self.police else "reported"
-        self.expires_at = None if self.police else events.now + timedelta(days=ttl_days)
+        status = "confirmed" if police else "reported"
+        expires_at = None if police else events.now + timedelta(days=ttl_days)
+        self.flags = FlagMaker(org, status, events.now, expires_at)
+        self.stamp = Timestamps()
+        self.postgres: bool | None = None  # known at the first write
 
     async def write(self, rows: Sequence[PreparedRow]) -> int:
         """Flag every row not imported before (by fingerprint); returns how many were."""
+        if self.postgres is None:
+            self.postgres = (await self.session.connection()).dialect.name == "postgresql"
         fresh = await self._not_yet_imported(rows)
         if not fresh:
             return 0
         by_key: dict[str, list[PreparedRow]] = {}
         for row in fresh:
             by_key.setdefault(row.subject.key, []).append(row)
-        subjects, known = await self._subjects(by_key)
-        earlier = await self._flags_of(known)
-        # New flags stay transient ORM objects (rederive and flag_read read them) and are
-        # written below as plain rows, in the order the events name them.
-        new_flags: list[Flag] = []
+        subjects = await self._load_subjects(by_key)
+        earlier = await self._flags_of([s.id for s in subjects.values() if s.id is not None])
+        flag_rows: list[tuple[SubjectRecord, dict[str, Any]]] = []
         for key, group in by_key.items():
-            subject = subjects[key]
-            flags = [await self._flag(subject, row) for row in group]
-            new_flags.extend(flags)
-            await rederive(self.events, subject, [*earlier.get(subject.id, ()), *flags])
-        await self.session.execute(insert(_FLAGS), [_flag_row(f) for f in new_flags])
-        await self.session.execute(insert(_EVENTS), self.events.take())
-        await self.session.flush()  # the subjects' new answers and the registry head
+            subject = subjects.get(key)
+            if subject is None:
+                subject = subjects[key] = SubjectRecord.new(group[0].subject)
+            flag_rows += [(subject, self._flag(subject, row)) for row in group]
+            self._rederive(subject, group, None if subject.id is None else earlier.get(subject.id))
+        await self._store_subjects(subjects.values())
+        flags = []
+        for subject, flag in flag_rows:
+            flag["subject_id"] = subject.id
+            flags.append(flag)
+        await insert_rows(self.session, _FLAGS, flags)
+        await insert_rows(self.session, _EVENTS, self.events.take())
+        await self.session.flush()  # the registry head
         return len(fresh)
 
+    def _among(self, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+        """``column IN (values)``; on PostgreSQL ``= ANY(array)``: one parameter instead of
+        thousands, whose per-value expansion cost 5% of the import's time."""
+        if not self.postgres:
+            return column.in_(values)
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
     async def _not_yet_imported(self, rows: Iterable[PreparedRow]) -> list[PreparedRow]:
-        # Earlier batches of this file are flushed by now, so this one query also catches
+        # Earlier batches of this file are written by now, so this one query also catches
         # repeats across batches; repeats within the batch are dropped by the dict.
         unique: dict[str, PreparedRow] = {}
         for row in rows:
             unique.setdefault(row.fingerprint, row)
-        stmt = select(Flag.import_fingerprint).where(
-            Flag.organisation_id == self.org.id, Flag.import_fingerprint.in_(unique)
+        digest = _FLAGS.c.import_fingerprint
+        stmt = select(digest).where(
+            _FLAGS.c.organisation_id == self.org.id, self._among(digest, list(unique))
         )
         seen = set((await self.session.execute(stmt)).scalars())
         return [row for digest, row in unique.items() if digest not in seen]
 
-    async def _subjects(
-        self, by_key: dict[str, list[PreparedRow]]
-    ) -> tuple[dict[str, Subject], list[int]]:
-        """Every subject of the batch, the missing ones inserted; and the ids already known."""
-        subjects = await self._load_subjects(by_key)
-        known = [s.id for s in subjects.values()]
-        missing = [group[0].subject for key, group in by_key.items() if key not in subjects]
-        if missing:
-            # A Core multi-row INSERT and a SELECT back: an ORM add_all would need the new
-            # ids RETURNed, which SQLite does one row per statement.
-            await self.session.execute(insert(_SUBJECTS), [_new_subject(i) for i in missing])
-            subjects.update(await self._load_subjects([i.key for i in missing]))
-        return subjects, known
+    async def _load_subjects(self, keys: Iterable[str]) -> dict[str, SubjectRecord]:
+        columns = [_SUBJECTS.c[name] for name in SUBJECT_COLUMNS]
+        stmt = select(*columns).where(self._among(_SUBJECTS.c.key, list(keys)))
+        result = await self.session.execute(stmt)
+        return {row.key: SubjectRecord(*row) for row in result}
 
-    async def _load_subjects(self, keys: Iterable[str]) -> dict[str, Subject]:
-        stmt = select(Subject).where(Subject.key.in_(list(keys)))
-        return {s.key: s for s in (await self.session.execute(stmt)).scalars()}
-
-    async def _flags_of(self, subject_ids: list[int]) -> dict[int, list[Flag]]:
-        out: dict[int, list[Flag]] = {}
+    async def _flags_of(self, subject_ids: list[int]) -> dict[int, _Earlier]:
+        out: dict[int, _Earlier] = {}
         if subject_ids:
-            stmt = select(Flag).where(Flag.subject_id.in_(subject_ids))
-            for flag in (await self.session.execute(stmt)).scalars():
-                out.setdefault(flag.subject_id, []).append(flag)
+            columns = [_FLAGS.c[name] for name in _FACT_COLUMNS]
+            stmt = select(*columns).where(self._among(_FLAGS.c.subject_id, subject_ids))
+            for subject_id, status, org_id, category, created in await self.session.execute(stmt):
+                earlier = out.setdefault(subject_id, _Earlier())
+                earlier.facts.append(FlagFacts(status, org_id, category))
+                if earlier.first is None or created < earlier.first:
+                    earlier.first = created
         return out
 
-    async def _flag(self, subject: Subject, row: PreparedRow) -> Flag:
-        now, data = self.events.now, row.data
-        flag = Flag(
-            id=str(uuid.uuid4()),
-            subject_id=subject.id,
-            organisation_id=self.org.id,
-            status=self.status,
-            category=data.category,
-            description=data.description,
-            amount_lost_vnd=data.amount_lost_vnd,
-            case_reference=data.case_reference,
-            holder_name=row.holder_name,
-            import_fingerprint=row.fingerprint,
-            version=1,
-            created_at=now,
-            updated_at=now,
-            expires_at=self.expires_at,
-        )
-        await self.events.append(
+    def _flag(self, subject: SubjectRecord, row: PreparedRow) -> dict[str, Any]:
+        flag = self.flags.row(subject.id, row)
+        self.events.add(
             entity_type="flag",
-            entity_id=flag.id,
+            entity_id=flag["id"],
             entity_version=1,
-            action=flag.status,
-            state=flag_read(flag, subject, self.org).model_dump(mode="json"),
+            action=self.flags.status,
+            state=self.flags.state(flag, subject),
             subject_key=subject.key,
         )
         return flag
+
+    def _rederive(
+        self, subject: SubjectRecord, group: list[PreparedRow], earlier: _Earlier | None
+    ) -> None:
+        status, org_id = self.flags.status, self.flags.org_id
+        new = [FlagFacts(status, org_id, row.data.category) for row in group]
+        now = self.events.now
+        if earlier is None:
+            rederive_record(self.events, subject, new, now, self.stamp)
+            return
+        first = now if earlier.first is None else min(earlier.first, now)
+        rederive_record(self.events, subject, [*earlier.facts, *new], first, self.stamp)
+
+    async def _store_subjects(self, subjects: Iterable[SubjectRecord]) -> None:
+        """Insert the new subjects as they now stand (ids back), update the changed ones."""
+        new, changed = [], []
+        for subject in subjects:
+            if subject.id is None:
+                new.append(subject)
+            elif subject.dirty:
+                changed.append({f"b_{name}": getattr(subject, name) for name in _CHANGED})
+                changed[-1]["b_id"] = subject.id
+            subject.dirty = False
+        if new:
+            # Written and read back by key: cheaper than INSERT ... RETURNING row by row.
+            await insert_rows(self.session, _SUBJECTS, [s.row() for s in new])
+            stmt = select(_SUBJECTS.c.key, _SUBJECTS.c.id).where(
+                self._among(_SUBJECTS.c.key, [s.key for s in new])
+            )
+            ids: dict[str, int] = {key: id_ for key, id_ in await self.session.execute(stmt)}
+            for subject in new:
+                subject.id = ids[subject.key]
+        if changed:
+            await self.session.execute(_UPDATE_SUBJECT, changed)
