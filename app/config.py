@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     # Waiting longer for a pooled connection only piles up callers: fail fast with 503.
     db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    # How long a warn/hold lookup waits for its warning's commit before answering without
+    # a warning_id (the answer itself is never held back longer).
+    warning_commit_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     expiry_interval_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     # After start, move every live object out of the cyclic collector's reach (gc.freeze):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -54,10 +55,16 @@ async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[Looku
             }
         )
     try:
-        await runtime.warnings.write(rows)
+        # Bounded: a payment must not hang on a database that stopped answering. A batch
+        # that commits after the deadline still counts as warnings issued.
+        # (asyncio.timeout, not wait_for: wait_for would start a task, one more loop turn.)
+        async with asyncio.timeout(runtime.settings.warning_commit_timeout_seconds):
+            await runtime.warnings.write(rows)
     except Exception:
         log.error(
-            "could not store %d warnings; answering without warning_id", len(rows), exc_info=True
+            "could not store %d warnings in time; answering without warning_id",
+            len(rows),
+            exc_info=True,
         )
         for answer in listed:
             answer.warning_id = None

@@ -125,6 +125,8 @@ class WarningWriter:
                 pool_size=self._in_flight,
                 max_overflow=0,
                 isolation_level="AUTOCOMMIT",
+                # A database that stops answering must not hold a batch slot forever.
+                connect_args={"timeout": 5.0, "command_timeout": 5.0},
             )
         async with self._engine.connect() as connection:
             await connection.execute(_PG_INSERT, params)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -76,3 +79,22 @@ async def test_warning_survives_a_killed_connection(
     async with runtime.db.read_session() as session:
         ids = set((await session.execute(select(Warning.id))).scalars())
     assert {first["warning_id"], second["warning_id"]} <= ids
+
+
+async def test_lookup_does_not_hang_on_a_stalled_warning_commit(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    police = await make_caller(app, client, "C06", "police")
+    await client.post("/v1/flags", json=flag_body(), headers=police.headers)
+    bank = await make_caller(app, client, "VCB", "bank")
+    runtime = app.state.runtime
+
+    async def stalled(rows: object) -> None:
+        await asyncio.sleep(2)  # longer than the wait allowed below
+
+    monkeypatch.setattr(runtime.warnings, "_insert", stalled)
+    monkeypatch.setattr(runtime.settings, "warning_commit_timeout_seconds", 0.3)
+    started = time.monotonic()
+    held = await lookup(client, bank, ACCOUNT)
+    assert time.monotonic() - started < 1.5  # answered before the commit ended
+    assert held["action"] == "hold" and held["warning_id"] is None
