@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +15,24 @@ from app.db.types import utcnow
 from app.errors import Conflict, NotFound
 from app.models import Warning
 from app.runtime import Runtime
-from app.subjects.schemas import LookupResult
 from app.warnings.schemas import WarningOutcome, WarningRead
 
 log = logging.getLogger(__name__)
+
+
+class WarnedAnswer(Protocol):
+    """What recording a warning reads of an answer, and fills in (``LookupResult`` is one)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def risk_level(self) -> int: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def registry_version(self) -> int: ...
+
+    warning_id: str | None
 
 
 class WarningNotFound(NotFound):
@@ -29,7 +44,7 @@ class OutcomeAlreadyRecorded(Conflict):
     title = "An outcome was already recorded for this warning"
 
 
-async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[LookupResult]) -> None:
+async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[WarnedAnswer]) -> None:
     """Give every warn/hold answer a ``warning_id``, committed before the answer is sent.
 
     If the warning cannot be stored the answer still goes out (the bank must still warn
@@ -103,7 +118,7 @@ async def record_outcome(
 async def record_lookups(
     runtime: Runtime,
     actor: Actor,
-    answers: Sequence[LookupResult],
+    answers: Sequence[WarnedAnswer],
     total: int | None = None,
 ) -> None:
     """Count every answer (in memory) and store a warning for each warn/hold answer.

@@ -6,9 +6,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic_core import to_json
 
 from app.errors import InvalidInput
-from app.subjects.batch import item_key
+from app.subjects.batch import _unlisted, _UnlistedItems, item_key
 from app.subjects.schemas import BatchItemError
 from app.subjects.service import identify_raw
 
@@ -54,3 +55,16 @@ def test_plain_items() -> None:
             "type": "value_error",
         }
     ]
+
+
+@given(
+    key=st.one_of(
+        st.sampled_from(["bank_account:970436:0011002345678", "phone::+84912345678"]),
+        st.text(max_size=40),
+    ),
+    index=st.integers(min_value=0, max_value=999),
+    version=st.integers(min_value=0, max_value=2**53),
+)
+def test_unlisted_entry_bytes_equal_the_encoders(key: str, index: int, version: int) -> None:
+    entry = {"index": index, "result": _unlisted(key, version), "error": None}
+    assert _UnlistedItems(version).encode(index, key) == to_json(entry)
