@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.console import JsonOption, emit, err_console
 from app.db.engine import create_database
 from app.db.migrations import upgrade_to_head
+from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.errors import AppError
 from app.imports.command import import_file
 from app.reports.command import report
@@ -37,17 +38,15 @@ cli.command("report")(report)
 
 
 def run_in_transaction(
-    work: Callable[[AsyncSession, Actor], Awaitable[T]], settings: Settings | None = None
+    work: Callable[[UnitOfWork], Awaitable[T]], settings: Settings | None = None
 ) -> T:
-    """Run ``work`` in one write transaction against the configured database."""
+    """Run ``work`` in one unit of work against the configured database."""
 
     async def runner() -> T:
         db = create_database(settings or get_settings())
         try:
-            async with db.write_session() as session:
-                result = await work(session, Actor.command_line())
-                await session.commit()
-                return result
+            async with unit_of_work(db, Actor.command_line()) as uow:
+                return await work(uow)
         finally:
             await db.dispose()
 
@@ -127,8 +126,8 @@ def org_create(
     from app.organisations.service import create_organisation, organisation_state
 
     org = run_in_transaction(
-        lambda s, a: create_organisation(
-            s, a, code=code, name=name, kind=kind, institution=institution
+        lambda uow: create_organisation(
+            uow, code=code, name=name, kind=kind, institution=institution
         )
     )
     emit(organisation_state(org), as_json, "organisation created")
@@ -139,7 +138,7 @@ def org_deactivate(code: str, as_json: JsonOption = False) -> None:
     """Deactivate an organisation; its tokens stop working at once."""
     from app.organisations.service import deactivate_organisation, organisation_state
 
-    org = run_in_transaction(lambda s, a: deactivate_organisation(s, a, code))
+    org = run_in_transaction(lambda uow: deactivate_organisation(uow, code))
     emit(organisation_state(org), as_json, "organisation deactivated")
 
 
@@ -152,9 +151,7 @@ def client_create(
     """Create an API client; prints client_id and client_secret once."""
     from app.organisations.service import create_client
 
-    client, secret = run_in_transaction(
-        lambda s, a: create_client(s, a, org_code=org, scopes=scopes)
-    )
+    client, secret = run_in_transaction(lambda uow: create_client(uow, org_code=org, scopes=scopes))
     emit(
         {
             "client_id": client.client_id,
@@ -172,7 +169,7 @@ def client_revoke(client_id: str, as_json: JsonOption = False) -> None:
     """Revoke a client; its tokens stop working at once."""
     from app.organisations.service import revoke_client
 
-    client = run_in_transaction(lambda s, a: revoke_client(s, a, client_id))
+    client = run_in_transaction(lambda uow: revoke_client(uow, client_id))
     emit({"client_id": client.client_id, "active": client.active}, as_json, "client revoked")
 
 

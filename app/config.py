@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # Fractions are allowed so that tests and drills can watch a report expire.
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)
+    # The largest transfer a warning outcome may claim (SPEC §8): one bank must not be able
+    # to forge the city's "VND protected" with a single outcome.
+    max_outcome_vnd: int = Field(default=100_000_000_000, ge=1, le=10**15)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_header_bytes: int = Field(default=16_384, ge=1024)
     # How long the in-memory index may lag the database before lookups answer 503.

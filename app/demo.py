@@ -20,6 +20,7 @@ from app.auth.tokens import issue_token
 from app.config import Settings, get_settings
 from app.db.engine import create_database
 from app.db.migrations import upgrade_to_head
+from app.db.unit_of_work import unit_of_work
 from app.flags.schemas import FlagCreate
 from app.flags.service import create_flag
 from app.organisations.service import create_client, create_organisation
@@ -72,16 +73,13 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
     keys = SigningKeys.load_or_create(settings.jwt_key_file)
     callers: list[dict[str, Any]] = []
     try:
-        async with db.write_session() as session:
-            operator = Actor.command_line("demo")
+        async with unit_of_work(db, Actor.command_line("demo")) as uow:
             for code, name, kind, institution in ORGS:
                 org = await create_organisation(
-                    session, operator, code=code, name=name, kind=kind, institution=institution
+                    uow, code=code, name=name, kind=kind, institution=institution
                 )
                 scopes = " ".join(sorted(scopes_for_kind(kind)))
-                client, secret = await create_client(
-                    session, operator, org_code=code, scopes=scopes
-                )
+                client, secret = await create_client(uow, org_code=code, scopes=scopes)
                 token, _ = issue_token(
                     keys,
                     client_id=client.client_id,
@@ -104,27 +102,28 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
                         "token": token,
                     }
                 )
-            by_code = {c["org"]: c for c in callers}
-            for org_code, kind, institution, identifier, category, case in FLAGS:
-                caller = by_code[org_code]
-                actor = Actor(
-                    caller["org_id"],
-                    org_code,
-                    caller["kind"],
-                    caller["institution"],
-                    caller["client_id"],
-                    None,
-                    "demo",
-                    frozenset(),
-                )
-                data = FlagCreate(
-                    subject=SubjectIn(kind=kind, institution=institution, identifier=identifier),
-                    category=category,
-                    description="demo report",
-                    case_reference=case,
-                )
-                await create_flag(session, actor, data, ttl_days=settings.flag_ttl_days)
-            await session.commit()
+        by_code = {c["org"]: c for c in callers}
+        for org_code, kind, institution, identifier, category, case in FLAGS:
+            caller = by_code[org_code]
+            actor = Actor(
+                caller["org_id"],
+                org_code,
+                caller["kind"],
+                caller["institution"],
+                caller["client_id"],
+                None,
+                "demo",
+                frozenset(),
+            )
+            data = FlagCreate(
+                subject=SubjectIn(kind=kind, institution=institution, identifier=identifier),
+                category=category,
+                description="demo report",
+                case_reference=case,
+            )
+            # Each report in its own unit of work: its events name its reporter.
+            async with unit_of_work(db, actor) as uow:
+                await create_flag(uow, data, ttl_days=settings.flag_ttl_days)
     finally:
         await db.dispose()
     return callers

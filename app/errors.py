@@ -26,6 +26,8 @@ class AppError(Exception):
         self.detail = detail or self.title
         self.errors = errors
         self.headers = headers or {}
+        # RFC 9457 extension members, e.g. the id of the object a 409 conflicts with.
+        self.extra: dict[str, Any] = {}
 
     @property
     def type_uri(self) -> str:

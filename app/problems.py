@@ -73,7 +73,7 @@ async def _app_error(_: Request, exc: Exception) -> ProblemResponse:
         exc.detail,
         errors=exc.errors,
         headers=exc.headers,
-        extra=getattr(exc, "extra", None),
+        extra=exc.extra,
     )
 
 

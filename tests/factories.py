@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app.auth.actor import Actor
 from app.auth.scopes import scopes_for_kind
+from app.db.unit_of_work import unit_of_work
 from app.organisations.service import create_client, create_organisation
 
 DEFAULT_INSTITUTION = {"bank": "970436", "ewallet": "MOMO"}
@@ -29,26 +30,21 @@ class Caller:
 
 async def make_org(app: FastAPI, code: str, kind: str, institution: str | None = None) -> None:
     runtime = app.state.runtime
-    async with runtime.db.write_session() as session:
+    async with unit_of_work(runtime.db, Actor.command_line()) as uow:
         await create_organisation(
-            session,
-            Actor.command_line(),
+            uow,
             code=code,
             name=f"{code} org",
             kind=kind,
             institution=institution,
         )
-        await session.commit()
     await runtime.mirror.refresh()
 
 
 async def make_client(app: FastAPI, org: str, scopes: str) -> tuple[str, str]:
     runtime = app.state.runtime
-    async with runtime.db.write_session() as session:
-        client, secret = await create_client(
-            session, Actor.command_line(), org_code=org, scopes=scopes
-        )
-        await session.commit()
+    async with unit_of_work(runtime.db, Actor.command_line()) as uow:
+        client, secret = await create_client(uow, org_code=org, scopes=scopes)
     await runtime.mirror.refresh()
     return client.client_id, secret
 

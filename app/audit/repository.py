@@ -1,14 +1,17 @@
-"""Appending change events: the only writer of ``change_event`` and ``registry_head``."""
+"""Appending change events: the only writer of ``change_event`` and ``registry_head``.
+
+Only ``app.db.unit_of_work`` begins an ``EventWriter``: that is where the lock is taken.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.chain import chain_hash
+from app.audit.vocabulary import Change
 from app.auth.actor import Actor
 from app.db.types import utcnow
 from app.models import ChangeEvent, RegistryHead
@@ -17,9 +20,10 @@ from app.models import ChangeEvent, RegistryHead
 class EventWriter:
     """Holds the locked head for one write transaction and appends events to the chain.
 
-    Creating it (``await EventWriter.begin(session)``) locks the head row first, so every
-    read the transaction makes afterwards sees all earlier commits and no other writer can
-    interleave: that is what makes ``seq`` gap-free and the chain linear.
+    Creating it (``await EventWriter.begin(session, actor)``, by the unit of work only)
+    locks the head row first, so every read the transaction makes afterwards sees all
+    earlier commits and no other writer can interleave: that is what makes ``seq``
+    gap-free and the chain linear.
     """
 
     def __init__(self, session: AsyncSession, head: RegistryHead, actor: Actor) -> None:
@@ -38,17 +42,7 @@ class EventWriter:
         ).scalar_one()
         return cls(session, head, actor)
 
-    def chain(
-        self,
-        *,
-        entity_type: str,
-        entity_id: str,
-        entity_version: int,
-        action: str,
-        state: dict[str, Any],
-        subject_key: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> dict[str, Any]:
+    def chain(self, change: Change) -> dict[str, Any]:
         """The next event's row, ``seq`` and hashes included, with the head moved past it.
 
         Nothing is written: ``append`` stores the row through the ORM; the bulk import
@@ -56,17 +50,17 @@ class EventWriter:
         """
         row: dict[str, Any] = {
             "seq": self.head.seq + 1,
-            "occurred_at": occurred_at or self.now,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "entity_version": entity_version,
-            "action": action,
+            "occurred_at": change.occurred_at or self.now,
+            "entity_type": change.entity_type,
+            "entity_id": change.entity_id,
+            "entity_version": change.entity_version,
+            "action": change.action,
             "actor_org": self.actor.org_code,
             "actor_client": self.actor.client_id,
             "token_jti": self.actor.jti,
             "request_id": self.actor.request_id,
-            "subject_key": subject_key,
-            "state": state,
+            "subject_key": change.subject_key,
+            "state": change.state,
         }
         digest = chain_hash(self.head.hash, row)
         row["prev_hash"] = self.head.hash
@@ -75,28 +69,9 @@ class EventWriter:
         self.head.hash = digest
         return row
 
-    async def append(
-        self,
-        *,
-        entity_type: str,
-        entity_id: str,
-        entity_version: int,
-        action: str,
-        state: dict[str, Any],
-        subject_key: str | None = None,
-        occurred_at: datetime | None = None,
-    ) -> None:
+    async def append(self, change: Change) -> None:
         """Write the next event of the chain in this transaction."""
-        row = self.chain(
-            entity_type=entity_type,
-            entity_id=entity_id,
-            entity_version=entity_version,
-            action=action,
-            state=state,
-            subject_key=subject_key,
-            occurred_at=occurred_at,
-        )
-        await self._store(row)
+        await self._store(self.chain(change))
 
     async def _store(self, row: dict[str, Any]) -> None:
         event = ChangeEvent(**row)
@@ -118,9 +93,9 @@ class BulkEventWriter(EventWriter):
     async def _store(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
 
-    def add(self, **fields: Any) -> None:
+    def add(self, change: Change) -> None:
         """``append`` without the coroutine: the bulk path chains tens of thousands."""
-        self.rows.append(self.chain(**fields))
+        self.rows.append(self.chain(change))
 
     def take(self) -> list[dict[str, Any]]:
         rows, self.rows = self.rows, []

@@ -1,8 +1,14 @@
-"""Request-scoped sessions: one request, one transaction, committed by the endpoint."""
+"""What endpoints use of the database: a read session, or a unit of work for a write.
+
+A write endpoint runs its service inside ``async with writing(request, actor) as uow``
+and builds its response after the block: the commit has succeeded by then, so a failed
+commit can never follow a 2xx.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,10 +16,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.runtime.db.write_session() as session:
-        yield session
+from app.auth.actor import Actor
+from app.db.unit_of_work import UnitOfWork, unit_of_work
+from app.preconditions import etag
 
 
 async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -21,39 +26,28 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-WriteSession = Annotated[AsyncSession, Depends(_write_session)]
 ReadSession = Annotated[AsyncSession, Depends(_read_session)]
 
 
-async def commit(request: Request, session: AsyncSession) -> None:
-    """Commit, then bring this process's mirror up to date before the response is built.
-
-    Called by endpoints before they build their response, so a failed commit can never
-    follow a 2xx, and the caller's next lookup on this process already sees the change.
-    """
-    await session.commit()
-    await request.app.state.runtime.mirror.refresh()
+@asynccontextmanager
+async def writing(request: Request, actor: Actor) -> AsyncIterator[UnitOfWork]:
+    """The request's unit of work, refreshing this process's mirror after the commit."""
+    runtime = request.app.state.runtime
+    async with unit_of_work(runtime.db, actor, mirror=runtime.mirror) as uow:
+        yield uow
 
 
-async def commit_and_respond(
-    request: Request,
-    session: AsyncSession,
+def resource_response(
     resource: BaseModel,
     version: int,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Serialise, commit, then answer with the resource and its ETag.
-
-    The body is built before the commit (attributes may not be touched after it) but sent
-    only once the commit succeeded.
-    """
-    payload = resource.model_dump_json()
-    await commit(request, session)
+    """A resource with its strong ETag."""
     return Response(
-        payload,
+        resource.model_dump_json(),
         status_code=status_code,
         media_type="application/json",
-        headers={"ETag": f'"{version}"', **(headers or {})},
+        headers={"ETag": etag(version), **(headers or {})},
     )

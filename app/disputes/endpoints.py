@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from app.auth.scopes import Scope
-from app.db.session import ReadSession, WriteSession, commit_and_respond
+from app.db.session import ReadSession, resource_response, writing
 from app.db.types import utcnow
 from app.disputes.auth import DisputeReader, Opener, Resolver
+from app.disputes.policy import sees_every_dispute
 from app.disputes.repository import DisputeRepository
 from app.disputes.schemas import (
     DisputeCreate,
@@ -17,6 +17,7 @@ from app.disputes.schemas import (
     DisputeStatus,
 )
 from app.disputes.service import (
+    DisputeAlreadyOpen,
     DisputeClosed,
     DisputeNotFound,
     NothingToDispute,
@@ -48,26 +49,34 @@ DisputeId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f
     status_code=201,
     response_model=DisputeRead,
     responses=problem_responses(
-        *AUTH_ERRORS, InvalidInput, NotOwnInstitution, NothingToDispute, IdempotencyKeyReused
+        *AUTH_ERRORS,
+        InvalidInput,
+        NotOwnInstitution,
+        NothingToDispute,
+        DisputeAlreadyOpen,
+        IdempotencyKeyReused,
     ),
 )
 async def create_dispute(
     request: Request,
     body: DisputeCreate,
-    session: WriteSession,
     actor: Opener,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Any:
     """Dispute a listing on behalf of your own customer: only for a subject at your own
     institution (telecoms: phone numbers). The subject shows `under_dispute` in lookups
-    until the dispute is decided; `due_at` is the deadline for a decision."""
-    settings = request.app.state.runtime.settings
+    until the dispute is decided; `due_at` is the deadline for a decision. The subject must
+    have an active flag, and a subject has at most one open dispute (409 naming it)."""
+    dispute_days = request.app.state.runtime.settings.dispute_days
 
-    async def create() -> tuple[DisputeRead, int, str]:
-        row = await open_dispute(session, actor, body, dispute_days=settings.dispute_days)
-        return dispute_read(*row), row[0].version, f"/v1/disputes/{row[0].id}"
+    async with writing(request, actor) as uow:
 
-    return await idempotent_create(request, session, actor, body, create)
+        async def create() -> tuple[DisputeRead, int, str]:
+            row = await open_dispute(uow, body, dispute_days=dispute_days)
+            return dispute_read(*row), row[0].version, f"/v1/disputes/{row[0].id}"
+
+        response = await idempotent_create(uow, request, body, create)
+    return response
 
 
 @router.get(
@@ -101,9 +110,8 @@ async def list_disputes(
     """Disputes, oldest first. Resolvers use `overdue=true` to see what is past its
     deadline. Openers see only their own."""
     after = decode_time_cursor(cursor)
-    sees_all = bool(actor.scopes & {Scope.DISPUTES_RESOLVE, Scope.HISTORY_READ})
     rows = await DisputeRepository(session).page(
-        org_id=None if sees_all else actor.org_id,
+        org_id=None if sees_every_dispute(actor) else actor.org_id,
         status=status,
         overdue_at=utcnow() if overdue else None,
         key=key,
@@ -130,11 +138,12 @@ async def decide_dispute(
     request: Request,
     dispute_id: DisputeId,
     body: DisputeResolve,
-    session: WriteSession,
     actor: Resolver,
     if_match: IfMatch = None,
 ) -> Any:
     """Decide a dispute (`upheld` or `rejected`) with `If-Match`. Upheld clears every
     active flag of the subject, so its lookup answer changes at once."""
-    row = await resolve_dispute(session, actor, dispute_id, body, if_match)
-    return await commit_and_respond(request, session, dispute_read(*row), row[0].version)
+    async with writing(request, actor) as uow:
+        row = await resolve_dispute(uow, dispute_id, body, if_match)
+        read = dispute_read(*row)
+    return resource_response(read, read.version)

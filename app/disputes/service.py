@@ -1,20 +1,22 @@
-"""Dispute rules: own-institution only, a deadline, and an upheld dispute clears flags."""
+"""Disputes (SPEC §6, §8): opened by the holder's institution, decided once; an upheld
+dispute clears the subject's flags. Who may do what is ``app.disputes.policy``."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
-from app.auth.scopes import OrgKind, Scope
 from app.db.types import utcnow
+from app.db.unit_of_work import UnitOfWork
+from app.disputes import policy
 from app.disputes.repository import DisputeRepository, DisputeRow
 from app.disputes.schemas import DisputeCreate, DisputeRead, DisputeResolve
 from app.errors import AppError, Conflict, InvalidInput, NotFound
+from app.flags.policy import FlagAction
 from app.flags.repository import FlagRepository
 from app.flags.service import apply_transition
 from app.models import Dispute, Organisation, Subject
@@ -37,6 +39,15 @@ class NotOwnInstitution(AppError):
 class NothingToDispute(Conflict):
     type_slug = "nothing-to-dispute"
     title = "The subject has no active flag to dispute"
+
+
+class DisputeAlreadyOpen(Conflict):
+    type_slug = "dispute-open"
+    title = "The subject already has an open dispute"
+
+    def __init__(self, dispute_id: str) -> None:
+        super().__init__(f"dispute {dispute_id} is open for this subject")
+        self.extra = {"dispute_id": dispute_id}
 
 
 class DisputeClosed(Conflict):
@@ -66,49 +77,47 @@ def dispute_read(
     )
 
 
-def _state(row: DisputeRow, now: datetime) -> dict[str, Any]:
-    return dispute_read(*row, now=now).model_dump(mode="json", exclude={"overdue"})
+def _dispute_change(row: DisputeRow, action: Action, now: datetime) -> Change:
+    dispute, subject, _ = row
+    return Change(
+        entity_type=EntityType.DISPUTE,
+        entity_id=dispute.id,
+        entity_version=dispute.version,
+        action=action,
+        state=dispute_read(*row, now=now).model_dump(mode="json", exclude={"overdue"}),
+        subject_key=subject.key,
+    )
 
 
-def check_own_institution(actor: Actor, kind: str, institution: str | None) -> None:
-    """Banks and e-wallets: their own institution code; telecoms: phone numbers."""
-    if actor.org_kind == OrgKind.TELECOM:
-        ok = kind == "phone"
-    elif actor.org_kind == OrgKind.BANK:
-        ok = kind == "bank_account" and institution == actor.institution
-    elif actor.org_kind == OrgKind.EWALLET:
-        ok = kind == "ewallet" and institution == actor.institution
-    else:
-        ok = False
-    if not ok:
-        raise NotOwnInstitution(f"a {actor.org_kind} may not dispute this subject")
+def _flag_id_error(message: str) -> InvalidInput:
+    return InvalidInput(
+        message,
+        errors=[{"loc": ["body", "flag_id"], "msg": message, "type": "value_error"}],
+    )
 
 
-async def open_dispute(
-    session: AsyncSession, actor: Actor, data: DisputeCreate, *, dispute_days: int
-) -> DisputeRow:
+async def open_dispute(uow: UnitOfWork, data: DisputeCreate, *, dispute_days: int) -> DisputeRow:
     """Open a dispute for a listed subject held at the caller's institution."""
+    actor = uow.actor
     identifier = identify(data.subject, ("body", "subject"))
-    check_own_institution(actor, identifier.kind, identifier.institution)
-    events = await EventWriter.begin(session, actor)
-    subjects = SubjectRepository(session)
+    if not policy.holds_the_account(actor, identifier.kind, identifier.institution):
+        raise NotOwnInstitution(f"a {actor.org_kind} may not dispute this subject")
+    subjects = SubjectRepository(uow.session)
     subject = await subjects.by_key(identifier.key)
     flags = await subjects.flags_of(subject.id) if subject is not None else []
-    if subject is None or not any(f.status in ACTIVE_STATUSES for f in flags):
+    active = {f.id for f in flags if f.status in ACTIVE_STATUSES}
+    if subject is None or not active:
         raise NothingToDispute(f"{identifier.key} has no active flag")
     if data.flag_id is not None and data.flag_id not in {f.id for f in flags}:
-        raise InvalidInput(
-            "flag_id is not a flag of this subject",
-            errors=[
-                {
-                    "loc": ["body", "flag_id"],
-                    "msg": "not a flag of this subject",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise _flag_id_error("flag_id is not a flag of this subject")
+    if data.flag_id is not None and data.flag_id not in active:
+        raise NothingToDispute(f"flag {data.flag_id} is no longer active")
+    repo = DisputeRepository(uow.session)
+    already = await repo.open_for_subject(subject.id)
+    if already:
+        raise DisputeAlreadyOpen(already[0].id)
     assert actor.org_id is not None
-    now = events.now
+    now = uow.now
     dispute = Dispute(
         id=str(uuid.uuid4()),
         subject_id=subject.id,
@@ -121,48 +130,29 @@ async def open_dispute(
         created_at=now,
         updated_at=now,
     )
-    session.add(dispute)
-    await session.flush()
-    org = await session.get(Organisation, actor.org_id)
+    uow.session.add(dispute)
+    await uow.session.flush()
+    org = await uow.session.get(Organisation, actor.org_id)
     assert org is not None
     row = (dispute, subject, org)
-    await events.append(
-        entity_type="dispute",
-        entity_id=dispute.id,
-        entity_version=1,
-        action="opened",
-        state=_state(row, now),
-        subject_key=subject.key,
-    )
-    await rederive(events, subject, flags, under_dispute=True)
+    await uow.record(_dispute_change(row, Action.OPENED, now))
+    await rederive(uow, subject)
     return row
-
-
-def visible(actor: Actor, dispute: Dispute) -> bool:
-    if actor.scopes & {Scope.DISPUTES_RESOLVE, Scope.HISTORY_READ}:
-        return True
-    return dispute.organisation_id == actor.org_id
 
 
 async def get_dispute(session: AsyncSession, actor: Actor, dispute_id: str) -> DisputeRow:
     row = await DisputeRepository(session).get(dispute_id)
-    if row is None or not visible(actor, row[0]):
+    if row is None or not policy.may_see(actor, row[0]):
         raise DisputeNotFound(f"no dispute {dispute_id}")
     return row
 
 
 async def resolve_dispute(
-    session: AsyncSession,
-    actor: Actor,
-    dispute_id: str,
-    data: DisputeResolve,
-    if_match: str | None,
+    uow: UnitOfWork, dispute_id: str, data: DisputeResolve, if_match: str | None
 ) -> DisputeRow:
     """Decide a dispute. Upheld clears the subject's active flags at once."""
-    events = await EventWriter.begin(session, actor)
-    repo = DisputeRepository(session)
-    row = await repo.get(dispute_id)
-    if row is None:
+    row = await DisputeRepository(uow.session).get(dispute_id)
+    if row is None or not policy.may_resolve(uow.actor):
         raise DisputeNotFound(f"no dispute {dispute_id}")
     dispute, subject, _ = row
     check_if_match(if_match, dispute.version)
@@ -170,30 +160,18 @@ async def resolve_dispute(
         raise DisputeClosed(f"dispute is {dispute.status}")
     dispute.status = data.outcome
     dispute.note = data.note
-    dispute.resolved_by = actor.org_code
-    dispute.resolved_at = dispute.updated_at = events.now
+    dispute.resolved_by = uow.actor.org_code
+    dispute.resolved_at = dispute.updated_at = uow.now
     dispute.version += 1
-    await session.flush()
-    await events.append(
-        entity_type="dispute",
-        entity_id=dispute.id,
-        entity_version=dispute.version,
-        action=data.outcome,
-        state=_state(row, events.now),
-        subject_key=subject.key,
-    )
-    if data.outcome == "upheld":
-        flags = FlagRepository(session)
-        for flag in await SubjectRepository(session).flags_of(subject.id):
+    await uow.session.flush()
+    outcome = Action.UPHELD if data.outcome == "upheld" else Action.REJECTED
+    await uow.record(_dispute_change(row, outcome, uow.now))
+    if outcome is Action.UPHELD:
+        flags = FlagRepository(uow.session)
+        for flag in await SubjectRepository(uow.session).flags_of(subject.id):
             if flag.status in ACTIVE_STATUSES:
                 flag_row = await flags.get(flag.id)
                 assert flag_row is not None
-                await apply_transition(events, flag_row, "clear", then_rederive=False)
-    still_open = bool(await repo.open_for_subject(subject.id))
-    await rederive(
-        events,
-        subject,
-        await SubjectRepository(session).flags_of(subject.id),
-        under_dispute=still_open,
-    )
+                await apply_transition(uow, flag_row, FlagAction.CLEAR, then_rederive=False)
+    await rederive(uow, subject)
     return row

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from app.auth.scopes import Scope
-from app.db.session import ReadSession, WriteSession, commit_and_respond
+from app.auth.actor import Actor
+from app.db.session import ReadSession, resource_response, writing
 from app.errors import (
     AUTH_ERRORS,
     IdempotencyKeyReused,
@@ -15,11 +15,12 @@ from app.errors import (
     problem_responses,
 )
 from app.flags.auth import Reporter, ReporterOrHistory, Reviewer
+from app.flags.policy import FlagAction, InvalidTransition, sees_every_flag
 from app.flags.repository import FlagRepository
-from app.flags.schemas import FlagCreate, FlagPage, FlagRead, FlagStatus
+from app.flags.schemas import FlagCreate, FlagDecision, FlagPage, FlagRead, FlagStatus
 from app.flags.service import (
+    DuplicateFlag,
     FlagNotFound,
-    InvalidTransition,
     create_flag,
     flag_read,
     get_flag,
@@ -38,25 +39,29 @@ FlagId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{
     "/v1/flags",
     status_code=201,
     response_model=FlagRead,
-    responses=problem_responses(*AUTH_ERRORS, InvalidInput, IdempotencyKeyReused),
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, DuplicateFlag, IdempotencyKeyReused),
 )
 async def report_flag(
     request: Request,
     body: FlagCreate,
-    session: WriteSession,
     actor: Reporter,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Any:
     """Report (flag) a subject. Police reports are `confirmed` at once; others start
-    `reported` and expire unless confirmed within the TTL. Send `Idempotency-Key` to make
-    retries safe: the same key and body replay the first response."""
-    settings = request.app.state.runtime.settings
+    `reported` and expire unless confirmed within the TTL. Your organisation holds at most
+    one active flag per subject: a second report is a 409 naming the first (`flag_id`).
+    Send `Idempotency-Key` to make retries safe: the same key and body replay the first
+    response."""
+    ttl_days = request.app.state.runtime.settings.flag_ttl_days
 
-    async def create() -> tuple[FlagRead, int, str]:
-        row = await create_flag(session, actor, body, ttl_days=settings.flag_ttl_days)
-        return flag_read(*row), row[0].version, f"/v1/flags/{row[0].id}"
+    async with writing(request, actor) as uow:
 
-    return await idempotent_create(request, session, actor, body, create)
+        async def create() -> tuple[FlagRead, int, str]:
+            row = await create_flag(uow, body, ttl_days=ttl_days)
+            return flag_read(*row), row[0].version, f"/v1/flags/{row[0].id}"
+
+        response = await idempotent_create(uow, request, body, create)
+    return response
 
 
 @router.get(
@@ -85,9 +90,10 @@ async def list_flags(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> FlagPage:
-    """Flags, oldest first, cursor-paginated; own flags only unless `history:read`."""
+    """Flags, oldest first, cursor-paginated; your organisation's own, or every flag with
+    `history:read` or `flags:review`."""
     after = decode_time_cursor(cursor)
-    org_id = None if Scope.HISTORY_READ in actor.scopes else actor.org_id
+    org_id = None if sees_every_flag(actor) else actor.org_id
     rows = await FlagRepository(session).page(
         org_id=org_id, status=status, category=category, key=key, after=after, limit=limit + 1
     )
@@ -96,55 +102,60 @@ async def list_flags(
 
 
 TRANSITION_ERRORS = problem_responses(
-    *AUTH_ERRORS, FlagNotFound, InvalidTransition, PreconditionRequired, StaleVersion
+    *AUTH_ERRORS, InvalidInput, FlagNotFound, InvalidTransition, PreconditionRequired, StaleVersion
 )
 
 
 async def _transition(
     request: Request,
-    session: Any,
-    actor: Any,
+    actor: Actor,
     flag_id: str,
-    action: str,
+    action: FlagAction,
     if_match: str | None,
-    *,
-    own_only: bool = False,
+    body: FlagDecision | None,
 ) -> Response:
-    row = await transition_flag(session, actor, flag_id, action, if_match, own_only=own_only)
-    return await commit_and_respond(request, session, flag_read(*row), row[0].version)
+    reason = body.reason if body is not None else None
+    async with writing(request, actor) as uow:
+        row = await transition_flag(uow, flag_id, action, if_match, reason=reason)
+        read = flag_read(*row)
+    return resource_response(read, read.version)
 
 
 @router.post("/v1/flags/{flag_id}/confirm", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def confirm_flag(
     request: Request,
     flag_id: FlagId,
-    session: WriteSession,
     actor: Reviewer,
     if_match: IfMatch = None,
+    body: FlagDecision | None = None,
 ) -> Any:
-    """Confirm a `reported` flag (police). Requires `If-Match` with the flag's ETag."""
-    return await _transition(request, session, actor, flag_id, "confirm", if_match)
+    """Confirm a `reported` flag (police): the subject's answer becomes `hold`. Requires
+    `If-Match` with the flag's ETag; an optional `reason` is kept on the flag."""
+    return await _transition(request, actor, flag_id, FlagAction.CONFIRM, if_match, body)
 
 
 @router.post("/v1/flags/{flag_id}/reject", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def reject_flag(
     request: Request,
     flag_id: FlagId,
-    session: WriteSession,
     actor: Reviewer,
     if_match: IfMatch = None,
+    body: FlagDecision | None = None,
 ) -> Any:
-    """Reject a `reported` flag (police). Requires `If-Match` with the flag's ETag."""
-    return await _transition(request, session, actor, flag_id, "reject", if_match)
+    """Reject a `reported` or `confirmed` flag (police). Requires `If-Match`; an optional
+    `reason` is kept on the flag and in its history."""
+    return await _transition(request, actor, flag_id, FlagAction.REJECT, if_match, body)
 
 
 @router.post("/v1/flags/{flag_id}/withdraw", response_model=FlagRead, responses=TRANSITION_ERRORS)
 async def withdraw_flag(
     request: Request,
     flag_id: FlagId,
-    session: WriteSession,
     actor: Reporter,
     if_match: IfMatch = None,
+    body: FlagDecision | None = None,
 ) -> Any:
-    """Withdraw one of your organisation's own flags. Requires `If-Match`."""
-    return await _transition(request, session, actor, flag_id, "withdraw", if_match, own_only=True)
+    """Withdraw one of your organisation's own flags while it is `reported`. A `confirmed`
+    flag is withdrawn only by a reporter holding `flags:review` (409 otherwise: ask the
+    police to reject it). Requires `If-Match`; an optional `reason` is kept."""
+    return await _transition(request, actor, flag_id, FlagAction.WITHDRAW, if_match, body)

@@ -8,19 +8,22 @@ import logging
 from app.auth.actor import Actor
 from app.db.engine import Database
 from app.db.types import utcnow
+from app.db.unit_of_work import Refreshable, unit_of_work
 from app.flags.service import expire_flags
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-async def expire_due_flags(db: Database, actor: Actor | None = None) -> int:
-    """Expire every ``reported`` flag past its TTL, in batches; returns how many."""
+async def expire_due_flags(
+    db: Database, actor: Actor | None = None, *, mirror: Refreshable | None = None
+) -> int:
+    """Expire every ``reported`` flag past its TTL, in batches (one unit of work each);
+    returns how many."""
     total = 0
     while True:
-        async with db.write_session() as session:
-            count = await expire_flags(session, actor or Actor.command_line("expiry"), utcnow())
-            await session.commit()
+        async with unit_of_work(db, actor or Actor.command_line("expiry"), mirror=mirror) as uow:
+            count = await expire_flags(uow, utcnow())
         total += count
         if count == 0:
             return total
@@ -30,9 +33,8 @@ async def run_expiry(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.expiry_interval_seconds)
         try:
-            expired = await expire_due_flags(runtime.db)
+            expired = await expire_due_flags(runtime.db, mirror=runtime.mirror)
             if expired:
                 log.info("expired %d unconfirmed flags", expired)
-                await runtime.mirror.refresh()
         except Exception:  # a database fault: try again next interval
             log.warning("flag expiry failed", exc_info=True)

@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.flags.schemas import FlagStatus
 from app.models import Flag, Organisation, Subject
+from app.subjects.risk import ACTIVE_STATUSES
 
 FlagRow = tuple[Flag, Subject, Organisation]
 
@@ -25,6 +27,15 @@ class FlagRepository:
     async def get(self, flag_id: str) -> FlagRow | None:
         row = (await self.session.execute(self._joined().where(Flag.id == flag_id))).first()
         return None if row is None else (row[0], row[1], row[2])
+
+    async def active_of(self, subject_id: int, org_id: int) -> Flag | None:
+        """The organisation's active flag on the subject (at most one: SPEC §8)."""
+        stmt = select(Flag).where(
+            Flag.subject_id == subject_id,
+            Flag.organisation_id == org_id,
+            Flag.status.in_(ACTIVE_STATUSES),
+        )
+        return (await self.session.execute(stmt)).scalars().first()
 
     async def by_import_fingerprint(self, org_id: int, fingerprint: str) -> Flag | None:
         stmt = select(Flag).where(
@@ -59,7 +70,7 @@ class FlagRepository:
     async def due_to_expire(self, now: datetime, limit: int) -> Sequence[Flag]:
         stmt = (
             select(Flag)
-            .where(Flag.status == "reported", Flag.expires_at <= now)
+            .where(Flag.status == FlagStatus.REPORTED, Flag.expires_at <= now)
             .order_by(Flag.expires_at)
             .limit(limit)
         )

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.subjects.schemas import SubjectIn
 
-FlagStatus = Literal["reported", "confirmed", "rejected", "withdrawn", "expired", "cleared"]
+
+class FlagStatus(StrEnum):
+    REPORTED = "reported"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    CLEARED = "cleared"
+
+
 MAX_VND = 10**15  # a quadrillion đồng: far above any real loss, far below int64 overflow
 
 
@@ -29,6 +38,18 @@ class FlagCreate(BaseModel):
     holder_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+class FlagDecision(BaseModel):
+    """The optional body of confirm, reject and withdraw: why (kept on the flag and in its
+    history)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "confirmed by case 123/2026/PC02"}]},
+    )
+
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
 class FlagSubject(BaseModel):
     key: str
     kind: str
@@ -46,6 +67,7 @@ class FlagRead(BaseModel):
     amount_lost_vnd: int | None
     case_reference: str | None
     holder_name: str | None
+    reason: str | None = Field(description="why it was last confirmed, rejected or withdrawn")
     version: int
     created_at: datetime
     updated_at: datetime

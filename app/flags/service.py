@@ -1,20 +1,25 @@
-"""The flag lifecycle (SPEC §4): report, confirm, reject, withdraw, expire, clear."""
+"""The flag lifecycle (SPEC §4, §8): report, confirm, reject, withdraw, expire, clear.
+
+Who may do which is ``app.flags.policy``; this module carries it out inside a unit of work.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
-from app.auth.scopes import OrgKind, Scope
+from app.auth.scopes import OrgKind
+from app.db.unit_of_work import UnitOfWork
 from app.errors import Conflict, InvalidInput, NotFound
+from app.flags import policy
+from app.flags.policy import FlagAction
 from app.flags.repository import FlagRepository, FlagRow
-from app.flags.schemas import FlagCreate, FlagRead, FlagSubject
+from app.flags.schemas import FlagCreate, FlagRead, FlagStatus, FlagSubject
 from app.models import Flag, Organisation, Subject
 from app.preconditions import check_if_match
 from app.reference.catalogue import typology_codes
@@ -26,9 +31,13 @@ class FlagNotFound(NotFound):
     title = "Flag not found"
 
 
-class InvalidTransition(Conflict):
-    type_slug = "invalid-transition"
-    title = "The flag cannot make that change from its current status"
+class DuplicateFlag(Conflict):
+    type_slug = "duplicate-flag"
+    title = "Your organisation already holds an active flag on this subject"
+
+    def __init__(self, flag_id: str) -> None:
+        super().__init__(f"active flag {flag_id} already reports this subject")
+        self.extra = {"flag_id": flag_id}
 
 
 def fold_holder_name(name: str) -> str:
@@ -49,12 +58,13 @@ def flag_read(flag: Flag, subject: Subject, org: Organisation) -> FlagRead:
             identifier=subject.identifier,
         ),
         organisation=org.code,
-        status=flag.status,
+        status=FlagStatus(flag.status),
         category=flag.category,
         description=flag.description,
         amount_lost_vnd=flag.amount_lost_vnd,
         case_reference=flag.case_reference,
         holder_name=flag.holder_name,
+        reason=flag.reason,
         version=flag.version,
         created_at=flag.created_at,
         updated_at=flag.updated_at,
@@ -62,8 +72,16 @@ def flag_read(flag: Flag, subject: Subject, org: Organisation) -> FlagRead:
     )
 
 
-def _flag_state(row: FlagRow) -> dict[str, Any]:
-    return flag_read(*row).model_dump(mode="json")
+def _flag_change(row: FlagRow) -> Change:
+    flag, subject, _ = row
+    return Change(
+        entity_type=EntityType.FLAG,
+        entity_id=flag.id,
+        entity_version=flag.version,
+        action=Action(flag.status),
+        state=flag_read(*row).model_dump(mode="json"),
+        subject_key=subject.key,
+    )
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
@@ -80,27 +98,25 @@ def check_flag_fields(actor: Actor, data: FlagCreate) -> None:
 
 
 async def create_flag(
-    session: AsyncSession,
-    actor: Actor,
-    data: FlagCreate,
-    *,
-    ttl_days: float,
-    import_fingerprint: str | None = None,
+    uow: UnitOfWork, data: FlagCreate, *, ttl_days: float, import_fingerprint: str | None = None
 ) -> FlagRow:
     """Record a report; police reports start ``confirmed``, others expire after the TTL."""
+    actor = uow.actor
     identifier = identify(data.subject, ("body", "subject"))
     check_flag_fields(actor, data)
-    events = await EventWriter.begin(session, actor)
     assert actor.org_id is not None
-    subjects = SubjectRepository(session)
+    subjects = SubjectRepository(uow.session)
     subject = await subjects.get_or_create(identifier)
+    existing = await FlagRepository(uow.session).active_of(subject.id, actor.org_id)
+    if existing is not None:
+        raise DuplicateFlag(existing.id)
     police = actor.org_kind == OrgKind.POLICE
-    now = events.now
+    now = uow.now
     flag = Flag(
         id=str(uuid.uuid4()),
         subject_id=subject.id,
         organisation_id=actor.org_id,
-        status="confirmed" if police else "reported",
+        status=FlagStatus.CONFIRMED if police else FlagStatus.REPORTED,
         category=data.category,
         description=data.description,
         amount_lost_vnd=data.amount_lost_vnd,
@@ -112,96 +128,69 @@ async def create_flag(
         updated_at=now,
         expires_at=None if police else now + timedelta(days=ttl_days),
     )
-    session.add(flag)
-    await session.flush()
-    org = await session.get(Organisation, actor.org_id)
+    uow.session.add(flag)
+    await uow.session.flush()
+    org = await uow.session.get(Organisation, actor.org_id)
     assert org is not None
     row = (flag, subject, org)
-    await events.append(
-        entity_type="flag",
-        entity_id=flag.id,
-        entity_version=1,
-        action=flag.status,
-        state=_flag_state(row),
-        subject_key=subject.key,
-    )
-    await rederive(events, subject, await subjects.flags_of(subject.id))
+    await uow.record(_flag_change(row))
+    await rederive(uow, subject)
     return row
-
-
-def visible(actor: Actor, flag: Flag) -> bool:
-    return Scope.HISTORY_READ in actor.scopes or flag.organisation_id == actor.org_id
 
 
 async def get_flag(session: AsyncSession, actor: Actor, flag_id: str) -> FlagRow:
     """A flag the caller may see; another organisation's flag is a plain 404."""
     row = await FlagRepository(session).get(flag_id)
-    if row is None or not visible(actor, row[0]):
+    if row is None or not policy.may_see(actor, row[0]):
         raise FlagNotFound(f"no flag {flag_id}")
     return row
 
 
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "confirm": (frozenset({"reported"}), "confirmed"),
-    "reject": (frozenset({"reported"}), "rejected"),
-    "withdraw": (frozenset({"reported", "confirmed"}), "withdrawn"),
-    "expire": (frozenset({"reported"}), "expired"),
-    "clear": (frozenset({"reported", "confirmed"}), "cleared"),
-}
-
-
 async def transition_flag(
-    session: AsyncSession,
-    actor: Actor,
+    uow: UnitOfWork,
     flag_id: str,
-    action: str,
+    action: FlagAction,
     if_match: str | None,
     *,
-    own_only: bool = False,
+    reason: str | None = None,
 ) -> FlagRow:
     """Confirm, reject or withdraw a flag under ``If-Match``; the subject's answer follows."""
-    events = await EventWriter.begin(session, actor)
-    row = await FlagRepository(session).get(flag_id)
-    if row is None or (own_only and row[0].organisation_id != actor.org_id):
+    row = await FlagRepository(uow.session).get(flag_id)
+    if row is None or not policy.may_act_on(uow.actor, row[0], action):
         raise FlagNotFound(f"no flag {flag_id}")
     check_if_match(if_match, row[0].version)
-    await apply_transition(events, row, action)
+    await apply_transition(uow, row, action, reason=reason)
     return row
 
 
 async def apply_transition(
-    events: EventWriter, row: FlagRow, action: str, *, then_rederive: bool = True
+    uow: UnitOfWork,
+    row: FlagRow,
+    action: FlagAction,
+    *,
+    reason: str | None = None,
+    then_rederive: bool = True,
 ) -> None:
-    """Move a flag to its next status and write its event; the caller holds the head lock."""
+    """Move a flag to its next status and write its event, as ``policy`` allows."""
     flag, subject, _ = row
-    allowed_from, target = TRANSITIONS[action]
-    if flag.status not in allowed_from:
-        raise InvalidTransition(f"cannot {action} a {flag.status} flag")
-    flag.status = target
+    flag.status = policy.check_transition(uow.actor, flag, action)
     flag.version += 1
-    flag.updated_at = events.now
+    flag.updated_at = uow.now
     flag.expires_at = None
-    await events.session.flush()
-    await events.append(
-        entity_type="flag",
-        entity_id=flag.id,
-        entity_version=flag.version,
-        action=target,
-        state=_flag_state(row),
-        subject_key=subject.key,
-    )
+    if reason is not None:
+        flag.reason = reason
+    await uow.session.flush()
+    await uow.record(_flag_change(row))
     if then_rederive:
-        flags = await SubjectRepository(events.session).flags_of(subject.id)
-        await rederive(events, subject, flags)
+        await rederive(uow, subject)
 
 
-async def expire_flags(session: AsyncSession, actor: Actor, now: datetime, limit: int = 500) -> int:
+async def expire_flags(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
     """Expire ``reported`` flags past their TTL; returns how many were expired."""
-    events = await EventWriter.begin(session, actor)
-    repo = FlagRepository(session)
+    repo = FlagRepository(uow.session)
     due = await repo.due_to_expire(now, limit)
     for flag in due:
         row = await repo.get(flag.id)
         assert row is not None
-        await apply_transition(events, row, "expire")
+        await apply_transition(uow, row, FlagAction.EXPIRE)
     return len(due)

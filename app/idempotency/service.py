@@ -1,8 +1,7 @@
 """``Idempotency-Key`` (SPEC §5): stored in the same transaction as the effect.
 
 Keys are per organisation. The same key with the same body replays the stored response;
-the same key with another body is a 422. The caller's write transaction already holds the
-registry head lock, so two concurrent retries cannot both miss the record.
+the same key with another body is a 422.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
-from app.auth.actor import Actor
-from app.db.session import commit_and_respond
+from app.db.session import resource_response
+from app.db.unit_of_work import UnitOfWork
 from app.errors import IdempotencyKeyReused, InvalidInput
 from app.models import IdempotencyRecord
 from app.preconditions import etag
@@ -89,28 +87,27 @@ async def remember(
 
 
 async def idempotent_create(
+    uow: UnitOfWork,
     request: Request,
-    session: AsyncSession,
-    actor: Actor,
     body: BaseModel,
     create: Callable[[], Awaitable[tuple[BaseModel, int, str]]],
 ) -> Response:
-    """Run a create once per ``Idempotency-Key``, commit, and answer 201.
+    """Run a create once per ``Idempotency-Key`` and build its 201 (or the replay).
 
-    ``create`` returns the resource, its version (for the ETag) and its location.
+    ``create`` returns the resource, its version (for the ETag) and its location. The unit
+    of work already holds the write lock, so two concurrent retries cannot both miss the
+    record; the response is sent only after the unit of work commits.
     """
     key = idempotency_key(request)
+    actor = uow.actor
     assert actor.org_id is not None
     fingerprint = request_fingerprint(body.model_dump(mode="json"))
     if key is not None:
-        await EventWriter.begin(session, actor)  # lock the head before looking: no race
-        replayed = await replay(session, actor.org_id, key, fingerprint)
+        replayed = await replay(uow.session, actor.org_id, key, fingerprint)
         if replayed is not None:
             return replayed
     resource, version, location = await create()
     if key is not None:
         body_json = resource.model_dump_json()
-        await remember(session, actor.org_id, key, fingerprint, 201, body_json, etag(version))
-    return await commit_and_respond(
-        request, session, resource, version, status_code=201, headers={"Location": location}
-    )
+        await remember(uow.session, actor.org_id, key, fingerprint, 201, body_json, etag(version))
+    return resource_response(resource, version, status_code=201, headers={"Location": location})

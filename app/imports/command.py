@@ -61,6 +61,7 @@ def import_file(
         "rows": report.rows,
         "created": report.created,
         "skipped": report.skipped,
+        "already_flagged": report.already_flagged,
         "committed": report.committed,
         "error_count": report.error_count,
         "errors": [vars(e) for e in report.errors],

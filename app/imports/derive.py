@@ -17,6 +17,7 @@ from typing import Any
 
 from app.audit.chain import format_timestamp
 from app.audit.repository import BulkEventWriter
+from app.audit.vocabulary import Action, Change, EntityType
 from app.flags.service import flag_read
 from app.identifiers.normalise import Subject as Identifier
 from app.imports.rows import PreparedRow
@@ -152,6 +153,7 @@ class FlagMaker:
             "amount_lost_vnd": flag["amount_lost_vnd"],
             "case_reference": flag["case_reference"],
             "holder_name": flag["holder_name"],
+            "reason": None,
             "version": t["version"],
             "created_at": t["created_at"],
             "updated_at": t["updated_at"],
@@ -185,10 +187,12 @@ def rederive_record(
     subject.version += 1
     subject.dirty = True
     events.add(
-        entity_type="subject",
-        entity_id=subject.key,
-        entity_version=subject.version,
-        action="answer_changed",
-        state=subject_state(subject, stamp),
-        subject_key=subject.key,
+        Change(
+            entity_type=EntityType.SUBJECT,
+            entity_id=subject.key,
+            entity_version=subject.version,
+            action=Action.ANSWER_CHANGED,
+            state=subject_state(subject, stamp),
+            subject_key=subject.key,
+        )
     )

@@ -17,14 +17,14 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
 from app.auth.actor import Actor
 from app.auth.scopes import ALLOWED_KINDS, Scope
 from app.db.engine import Database
+from app.db.unit_of_work import unit_of_work
 from app.errors import Conflict
 from app.imports.reader import ImportFileError, SourceRow, open_rows
 from app.imports.rows import PreparedRow, RowError, prepare_row
-from app.imports.writer import BatchWriter, batch_event_writer
+from app.imports.writer import BatchWriter
 from app.models import Organisation
 from app.organisations.repository import OrganisationRepository
 from app.organisations.service import OrganisationNotFound
@@ -58,10 +58,14 @@ class ImportRefused(Conflict):
 class ImportReport:
     """The outcome of one file. When ``committed`` is false nothing was written and
     ``created`` and ``skipped`` are 0; ``errors`` holds the first :data:`MAX_ERRORS` of
-    ``error_count`` row errors. ``rows`` counts the non-blank data rows read."""
+    ``error_count`` row errors. ``rows`` counts the non-blank data rows read. ``skipped``
+    counts rows not flagged: already imported, repeated in the file, or (``already_flagged``,
+    a part of ``skipped``) about a subject the organisation already holds an active flag on:
+    one organisation holds at most one active flag per subject (SPEC §8)."""
 
     created: int = 0
     skipped: int = 0
+    already_flagged: int = 0
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
@@ -148,27 +152,25 @@ async def import_flags(
     report = ImportReport()
     # A bad header fails in open_rows, before any lock is taken.
     with open_rows(path) as rows, _long_lived_objects_frozen():
-        async with db.write_session() as session:
-            # Lock the head before reading anything: see EventWriter.
-            locked = await EventWriter.begin(session, Actor.command_line("import"))
+        async with unit_of_work(db, Actor.command_line("import")) as uow:
+            session = uow.session
             if not db.is_sqlite:
                 await session.execute(_CUSTOM_PLANS)
             org = await _reporting_org(session, org_code)
             org_actor = import_actor(org, path)
-            events = batch_event_writer(session, locked.head, actor or org_actor)
-            writer = BatchWriter(session, events, org, ttl_days=ttl_days)
+            writer = BatchWriter(session, uow.bulk(actor or org_actor), org, ttl_days=ttl_days)
             for batch in _batches(rows):
                 prepared = _prepare(batch, org_actor, report)
                 if not report.error_count:
-                    created = await writer.write(prepared)
-                    report.created += created
-                    report.skipped += len(prepared) - created
+                    written = await writer.write(prepared)
+                    report.created += written.created
+                    report.already_flagged += written.already_flagged
+                    report.skipped += len(prepared) - written.created
                 if progress is not None:
                     progress(report.rows)
             if report.error_count:
-                await session.rollback()
-                report.created = report.skipped = 0
+                await uow.rollback()
+                report.created = report.skipped = report.already_flagged = 0
                 return report
-            await session.commit()
     report.committed = True
     return report

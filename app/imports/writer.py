@@ -12,6 +12,7 @@ COPY on PostgreSQL (see ``insert_rows``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, cast
@@ -20,8 +21,9 @@ from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, insert, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import BulkEventWriter
-from app.auth.actor import Actor
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.scopes import OrgKind
+from app.flags.schemas import FlagStatus
 from app.imports.derive import (
     SUBJECT_COLUMNS,
     FlagMaker,
@@ -30,8 +32,8 @@ from app.imports.derive import (
     rederive_record,
 )
 from app.imports.rows import PreparedRow
-from app.models import ChangeEvent, Flag, Organisation, RegistryHead, Subject
-from app.subjects.risk import FlagFacts
+from app.models import ChangeEvent, Flag, Organisation, Subject
+from app.subjects.risk import ACTIVE_STATUSES, FlagFacts
 
 # The tables themselves: an ORM-enabled insert goes back to one statement per row, and an
 # ORM flush costs tens of microseconds per object; Core executemany costs a few.
@@ -48,9 +50,13 @@ _UPDATE_SUBJECT = (
 _FACT_COLUMNS = ("subject_id", "status", "organisation_id", "category", "created_at")
 
 
-def batch_event_writer(session: AsyncSession, head: RegistryHead, actor: Actor) -> BulkEventWriter:
-    """An event writer on an already locked head whose rows wait for the batch's INSERT."""
-    return BulkEventWriter(session, head, actor)
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What one batch did: flags created, and rows left out because the organisation
+    already holds an active flag on their subject."""
+
+    created: int
+    already_flagged: int
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -111,31 +117,37 @@ class BatchWriter:
         self.org = org
         police = org.kind == OrgKind.POLICE
         # Police reports start confirmed and never expire, as in create_flag.
-        status = "confirmed" if police else "reported"
+        status = FlagStatus.CONFIRMED if police else FlagStatus.REPORTED
         expires_at = None if police else events.now + timedelta(days=ttl_days)
         self.flags = FlagMaker(org, status, events.now, expires_at)
         self.stamp = Timestamps()
         self.postgres: bool | None = None  # known at the first write
 
-    async def write(self, rows: Sequence[PreparedRow]) -> int:
-        """Flag every row not imported before (by fingerprint); returns how many were."""
+    async def write(self, rows: Sequence[PreparedRow]) -> Written:
+        """Flag every row not imported before (by fingerprint) whose subject the
+        organisation does not already hold an active flag on."""
         if self.postgres is None:
             self.postgres = (await self.session.connection()).dialect.name == "postgresql"
         fresh = await self._not_yet_imported(rows)
         if not fresh:
-            return 0
-        by_key: dict[str, list[PreparedRow]] = {}
+            return Written(0, 0)
+        # One active flag per organisation and subject (SPEC §8): the first row of a
+        # subject in the file is flagged, later ones (other categories) are left out.
+        by_key: dict[str, PreparedRow] = {}
         for row in fresh:
-            by_key.setdefault(row.subject.key, []).append(row)
+            by_key.setdefault(row.subject.key, row)
         subjects = await self._load_subjects(by_key)
         earlier = await self._flags_of([s.id for s in subjects.values() if s.id is not None])
         flag_rows: list[tuple[SubjectRecord, dict[str, Any]]] = []
-        for key, group in by_key.items():
+        for key, row in by_key.items():
             subject = subjects.get(key)
+            before = None if subject is None or subject.id is None else earlier.get(subject.id)
+            if before is not None and self._holds_active(before):
+                continue
             if subject is None:
-                subject = subjects[key] = SubjectRecord.new(group[0].subject)
-            flag_rows += [(subject, self._flag(subject, row)) for row in group]
-            self._rederive(subject, group, None if subject.id is None else earlier.get(subject.id))
+                subject = subjects[key] = SubjectRecord.new(row.subject)
+            flag_rows.append((subject, self._flag(subject, row)))
+            self._rederive(subject, [row], before)
         await self._store_subjects(subjects.values())
         flags = []
         for subject, flag in flag_rows:
@@ -144,7 +156,13 @@ class BatchWriter:
         await insert_rows(self.session, _FLAGS, flags)
         await insert_rows(self.session, _EVENTS, self.events.take())
         await self.session.flush()  # the registry head
-        return len(fresh)
+        return Written(len(flags), len(fresh) - len(flags))
+
+    def _holds_active(self, earlier: _Earlier) -> bool:
+        org_id = self.flags.org_id
+        return any(
+            f.organisation_id == org_id and f.status in ACTIVE_STATUSES for f in earlier.facts
+        )
 
     def _among(self, column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
         """``column IN (values)``; on PostgreSQL ``= ANY(array)``: one parameter instead of
@@ -187,12 +205,14 @@ class BatchWriter:
     def _flag(self, subject: SubjectRecord, row: PreparedRow) -> dict[str, Any]:
         flag = self.flags.row(subject.id, row)
         self.events.add(
-            entity_type="flag",
-            entity_id=flag["id"],
-            entity_version=1,
-            action=self.flags.status,
-            state=self.flags.state(flag, subject),
-            subject_key=subject.key,
+            Change(
+                entity_type=EntityType.FLAG,
+                entity_id=flag["id"],
+                entity_version=1,
+                action=Action(self.flags.status),
+                state=self.flags.state(flag, subject),
+                subject_key=subject.key,
+            )
         )
         return flag
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -28,4 +28,14 @@ class Dispute(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_dispute_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_dispute_status_due", "status", "due_at"),
+        # At most one open dispute per subject (SPEC §8), even against direct SQL.
+        Index(
+            "uq_dispute_open_per_subject",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )

@@ -7,11 +7,10 @@ import secrets
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
-from app.auth.actor import Actor
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.client_secret import DUMMY_HASH, hash_secret, new_secret, verify_secret
 from app.auth.scopes import OrgKind, parse_scopes, scopes_for_kind
-from app.db.types import utcnow
+from app.db.unit_of_work import UnitOfWork
 from app.errors import Conflict, InvalidClient, InvalidInput, NotFound
 from app.models import Client, Organisation
 from app.organisations.repository import ClientRepository, OrganisationRepository
@@ -67,18 +66,37 @@ def client_state(client: Client, org_code: str) -> dict[str, object]:
     }
 
 
+def _organisation_change(org: Organisation, action: Action) -> Change:
+    return Change(
+        entity_type=EntityType.ORGANISATION,
+        entity_id=org.code,
+        entity_version=org.version,
+        action=action,
+        state=organisation_state(org),
+    )
+
+
+def _client_change(client: Client, org_code: str, action: Action) -> Change:
+    return Change(
+        entity_type=EntityType.CLIENT,
+        entity_id=client.client_id,
+        entity_version=client.version,
+        action=action,
+        state=client_state(client, org_code),
+    )
+
+
 async def create_organisation(
-    session: AsyncSession, actor: Actor, *, code: str, name: str, kind: str, institution: str | None
+    uow: UnitOfWork, *, code: str, name: str, kind: str, institution: str | None
 ) -> Organisation:
     """Create an organisation; the institution code is checked against the shipped lists."""
     if kind not in OrgKind.__members__.values():
         raise _field_error("kind", f"unknown organisation kind: {kind!r}")
     institution = normalise_institution(kind, institution)
-    events = await EventWriter.begin(session, actor)
-    repo = OrganisationRepository(session)
+    repo = OrganisationRepository(uow.session)
     if await repo.by_code(code) is not None:
         raise Conflict(f"organisation {code} already exists")
-    now = events.now
+    now = uow.now
     org = await repo.add(
         Organisation(
             code=code,
@@ -91,42 +109,26 @@ async def create_organisation(
             updated_at=now,
         )
     )
-    await events.append(
-        entity_type="organisation",
-        entity_id=code,
-        entity_version=1,
-        action="created",
-        state=organisation_state(org),
-    )
+    await uow.record(_organisation_change(org, Action.CREATED))
     return org
 
 
-async def deactivate_organisation(session: AsyncSession, actor: Actor, code: str) -> Organisation:
+async def deactivate_organisation(uow: UnitOfWork, code: str) -> Organisation:
     """Deactivate an organisation: every token of its clients stops working at once."""
-    events = await EventWriter.begin(session, actor)
-    org = await OrganisationRepository(session).by_code(code)
+    org = await OrganisationRepository(uow.session).by_code(code)
     if org is None:
         raise OrganisationNotFound(f"no organisation {code}")
     if org.active:
         org.active = False
         org.version += 1
-        org.updated_at = events.now
-        await events.append(
-            entity_type="organisation",
-            entity_id=code,
-            entity_version=org.version,
-            action="deactivated",
-            state=organisation_state(org),
-        )
+        org.updated_at = uow.now
+        await uow.record(_organisation_change(org, Action.DEACTIVATED))
     return org
 
 
-async def create_client(
-    session: AsyncSession, actor: Actor, *, org_code: str, scopes: str
-) -> tuple[Client, str]:
+async def create_client(uow: UnitOfWork, *, org_code: str, scopes: str) -> tuple[Client, str]:
     """Create a client; returns it with its secret, which is never stored or shown again."""
-    events = await EventWriter.begin(session, actor)
-    org = await OrganisationRepository(session).by_code(org_code)
+    org = await OrganisationRepository(uow.session).by_code(org_code)
     if org is None:
         raise OrganisationNotFound(f"no organisation {org_code}")
     if not org.active:
@@ -142,7 +144,7 @@ async def create_client(
         )
     secret = new_secret()
     secret_hash = await anyio.to_thread.run_sync(hash_secret, secret)
-    client = await ClientRepository(session).add(
+    client = await ClientRepository(uow.session).add(
         Client(
             client_id="cli_" + secrets.token_hex(12),
             organisation_id=org.id,
@@ -150,39 +152,26 @@ async def create_client(
             scopes=" ".join(requested),
             active=True,
             version=1,
-            created_at=events.now,
-            updated_at=events.now,
+            created_at=uow.now,
+            updated_at=uow.now,
         )
     )
-    await events.append(
-        entity_type="client",
-        entity_id=client.client_id,
-        entity_version=1,
-        action="created",
-        state=client_state(client, org.code),
-    )
+    await uow.record(_client_change(client, org.code, Action.CREATED))
     return client, secret
 
 
-async def revoke_client(session: AsyncSession, actor: Actor, client_id: str) -> Client:
+async def revoke_client(uow: UnitOfWork, client_id: str) -> Client:
     """Revoke a client: tokens already issued to it stop working at once."""
-    events = await EventWriter.begin(session, actor)
-    client = await ClientRepository(session).by_client_id(client_id)
+    client = await ClientRepository(uow.session).by_client_id(client_id)
     if client is None:
         raise ClientNotFound(f"no client {client_id}")
-    org = await OrganisationRepository(session).by_id(client.organisation_id)
+    org = await OrganisationRepository(uow.session).by_id(client.organisation_id)
     assert org is not None
     if client.active:
         client.active = False
         client.version += 1
-        client.updated_at = utcnow()
-        await events.append(
-            entity_type="client",
-            entity_id=client_id,
-            entity_version=client.version,
-            action="revoked",
-            state=client_state(client, org.code),
-        )
+        client.updated_at = uow.now
+        await uow.record(_client_change(client, org.code, Action.REVOKED))
     return client
 
 

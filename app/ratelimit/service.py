@@ -9,10 +9,11 @@ import logging
 import time
 from collections.abc import Sequence
 
-from app.audit.repository import EventWriter
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
 from app.config import Settings
 from app.db.engine import Database
+from app.db.unit_of_work import unit_of_work
 from app.errors import RateLimited
 from app.ratelimit.windows import LocalWindows, RedisWindows, WindowStore
 
@@ -64,21 +65,20 @@ class Limiter:
         raise RateLimited(f"more than {limit} distinct identifiers looked up this hour", remaining)
 
     async def _audit(self, actor: Actor, total: int, window: int) -> None:
-        async with self.db.write_session() as session:
-            events = await EventWriter.begin(session, actor)
-            await events.append(
-                entity_type="security",
-                entity_id=f"enumeration:{actor.org_code}:{window}",
-                entity_version=1,
-                action="enumeration_blocked",
-                state={
-                    "organisation": actor.org_code,
-                    "distinct_identifiers": total,
-                    "limit": self.settings.distinct_identifiers_per_hour,
-                    "window_seconds": IDENTIFIER_WINDOW,
-                },
-            )
-            await session.commit()
+        change = Change(
+            entity_type=EntityType.SECURITY,
+            entity_id=f"enumeration:{actor.org_code}:{window}",
+            entity_version=1,
+            action=Action.ENUMERATION_BLOCKED,
+            state={
+                "organisation": actor.org_code,
+                "distinct_identifiers": total,
+                "limit": self.settings.distinct_identifiers_per_hour,
+                "window_seconds": IDENTIFIER_WINDOW,
+            },
+        )
+        async with unit_of_work(self.db, actor) as uow:
+            await uow.record(change)
         log.warning("enumeration limit reached by %s", actor.org_code)
 
     async def close(self) -> None:

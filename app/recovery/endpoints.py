@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request
 
-from app.db.session import ReadSession, WriteSession
+from app.db.session import ReadSession, writing
 from app.errors import (
     AUTH_ERRORS,
     IdempotencyKeyReused,
@@ -16,7 +17,7 @@ from app.recovery.auth import LedgerReader, Recorder
 from app.recovery.schemas import RecoveryCreate, RecoveryRead, SubjectRecoveries
 from app.recovery.service import record_entry, subject_recoveries
 from app.subjects.schemas import SubjectKey
-from app.subjects.service import SubjectNotFound, canonical_key
+from app.subjects.service import SubjectNotFound, canonical_subject
 
 router = APIRouter(tags=["recovery"])
 
@@ -25,23 +26,29 @@ router = APIRouter(tags=["recovery"])
     "/v1/recoveries",
     status_code=201,
     response_model=RecoveryRead,
-    responses=problem_responses(*AUTH_ERRORS, InvalidInput, IdempotencyKeyReused),
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound, IdempotencyKeyReused),
 )
 async def create_recovery(
     request: Request,
     body: RecoveryCreate,
-    session: WriteSession,
     actor: Recorder,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Any:
     """Record money frozen, released to the holder, or returned to victims, in whole VND.
-    A release or return larger than what is still held is a 422. Send `Idempotency-Key`."""
 
-    async def create() -> tuple[RecoveryRead, int, str]:
-        read = await record_entry(session, actor, body)
-        return read, 1, f"/v1/subjects/{read.subject_key}/recoveries"
+    Only the institution that holds the account (the subject's `institution`) or police
+    may record; for anyone else the subject does not exist (404). Money is held per case
+    (`case_reference`; entries without one share a no-case bucket): a release or return
+    larger than what its case still holds is a 422. Phone numbers hold no money (422).
+    Send `Idempotency-Key`."""
+    async with writing(request, actor) as uow:
 
-    return await idempotent_create(request, session, actor, body, create)
+        async def create() -> tuple[RecoveryRead, int, str]:
+            read = await record_entry(uow, body)
+            return read, 1, f"/v1/subjects/{quote(read.subject_key, safe='')}/recoveries"
+
+        response = await idempotent_create(uow, request, body, create)
+    return response
 
 
 @router.get(
@@ -53,5 +60,6 @@ async def read_recoveries(
     key: SubjectKey, session: ReadSession, actor: LedgerReader
 ) -> SubjectRecoveries:
     """A subject's ledger: every entry with running totals, totals overall and per case
-    (`frozen_vnd`, `released_vnd`, `returned_vnd`, `held_vnd`)."""
-    return await subject_recoveries(session, canonical_key(key))
+    (`frozen_vnd`, `released_vnd`, `returned_vnd`, `held_vnd`); zero totals when nothing
+    was recorded. Readable by the holding institution, police and `history:read`."""
+    return await subject_recoveries(session, actor, canonical_subject(key))

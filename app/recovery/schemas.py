@@ -40,7 +40,8 @@ class RecoveryRead(BaseModel):
     note: str | None
     created_at: datetime
     version: int = 1
-    totals: RecoveryTotals
+    totals: RecoveryTotals = Field(description="the subject's totals after this entry")
+    case_totals: RecoveryTotals = Field(description="the entry's case's totals after it")
 
 
 class CaseTotals(BaseModel):

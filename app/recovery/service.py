@@ -1,16 +1,26 @@
-"""Ledger rules: whole VND, never release or return more than is held."""
+"""The recovery ledger (SPEC §6, §8): freezes, releases and returns, in whole VND, per case.
+
+Money is held per case (``case_reference``; entries without one share the subject's
+no-case bucket): a release or return never exceeds what its own case holds, so no
+per-case figure is ever negative and one case's freeze cannot pay out another's. Who may
+record and read is ``app.recovery.policy``; every entry is a chained change event.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
+from app.db.unit_of_work import UnitOfWork
 from app.errors import InvalidInput
+from app.identifiers.normalise import Subject as Identifier
 from app.models import RecoveryEntry
+from app.recovery import policy
 from app.recovery.repository import RecoveryRepository
 from app.recovery.schemas import (
     CaseTotals,
@@ -22,10 +32,10 @@ from app.recovery.schemas import (
 from app.subjects.repository import SubjectRepository
 from app.subjects.service import SubjectNotFound, identify
 
-_FIELD = {"freeze": "frozen_vnd", "release": "released_vnd", "return": "returned_vnd"}
+Sums = Mapping[tuple[str | None, str], int]
 
 
-def totals_of(amounts: dict[str, int]) -> RecoveryTotals:
+def totals_of(amounts: Mapping[str, int]) -> RecoveryTotals:
     frozen = amounts.get("freeze", 0)
     released = amounts.get("release", 0)
     returned = amounts.get("return", 0)
@@ -37,30 +47,42 @@ def totals_of(amounts: dict[str, int]) -> RecoveryTotals:
     )
 
 
-def _subject_totals(sums: dict[tuple[str | None, str], int]) -> RecoveryTotals:
+def _totals(sums: Sums, case: str | None = None, *, every_case: bool = True) -> RecoveryTotals:
     per_action: dict[str, int] = defaultdict(int)
-    for (_, action), amount in sums.items():
-        per_action[action] += amount
+    for (entry_case, action), amount in sums.items():
+        if every_case or entry_case == case:
+            per_action[action] += amount
     return totals_of(per_action)
 
 
-async def record_entry(session: AsyncSession, actor: Actor, data: RecoveryCreate) -> RecoveryRead:
-    """Append a freeze, release or return; 422 when it would take out more than is held."""
+def _refuse(field: str, message: str) -> InvalidInput:
+    errors = [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    return InvalidInput(message, errors=errors)
+
+
+def ledger_subject(actor: Actor, data: RecoveryCreate) -> Identifier:
+    """The entry's subject, if this caller may record for it (else 404, or 422 for phones)."""
     identifier = identify(data.subject, ("body", "subject"))
-    events = await EventWriter.begin(session, actor)
-    subject = await SubjectRepository(session).get_or_create(identifier)
-    repo = RecoveryRepository(session)
-    before = _subject_totals(await repo.sums(subject.id))
-    if data.action != "freeze" and data.amount_vnd > before.held_vnd:
-        raise InvalidInput(
-            f"cannot {data.action} {data.amount_vnd} VND: only {before.held_vnd} VND is held",
-            errors=[
-                {
-                    "loc": ["body", "amount_vnd"],
-                    "msg": "exceeds the amount held",
-                    "type": "value_error",
-                }
-            ],
+    if not policy.may_record(actor, identifier):
+        raise SubjectNotFound(f"no subject {identifier.key}")
+    if not policy.holds_money(identifier):
+        raise _refuse("subject", "phone numbers hold no money")
+    return identifier
+
+
+async def record_entry(uow: UnitOfWork, data: RecoveryCreate) -> RecoveryRead:
+    """Append a freeze, release or return; 422 when it would take out more than its case
+    holds."""
+    actor = uow.actor
+    identifier = ledger_subject(actor, data)
+    subject = await SubjectRepository(uow.session).get_or_create(identifier)
+    sums = dict(await RecoveryRepository(uow.session).sums(subject.id))
+    case = _totals(sums, data.case_reference, every_case=False)
+    if data.action != "freeze" and data.amount_vnd > case.held_vnd:
+        bucket = f"case {data.case_reference}" if data.case_reference else "the no-case bucket"
+        raise _refuse(
+            "amount_vnd",
+            f"cannot {data.action} {data.amount_vnd} VND: {bucket} holds {case.held_vnd} VND",
         )
     assert actor.org_id is not None
     entry = RecoveryEntry(
@@ -71,14 +93,12 @@ async def record_entry(session: AsyncSession, actor: Actor, data: RecoveryCreate
         amount_vnd=data.amount_vnd,
         case_reference=data.case_reference,
         note=data.note,
-        created_at=events.now,
+        created_at=uow.now,
     )
-    session.add(entry)
-    await session.flush()
-    after = before.model_copy(
-        update={_FIELD[data.action]: getattr(before, _FIELD[data.action]) + data.amount_vnd}
-    )
-    after.held_vnd = after.frozen_vnd - after.released_vnd - after.returned_vnd
+    uow.session.add(entry)
+    await uow.session.flush()
+    bucket_key = (data.case_reference, data.action)
+    sums[bucket_key] = sums.get(bucket_key, 0) + data.amount_vnd
     read = RecoveryRead(
         id=entry.id,
         subject_key=subject.key,
@@ -88,33 +108,39 @@ async def record_entry(session: AsyncSession, actor: Actor, data: RecoveryCreate
         case_reference=entry.case_reference,
         note=entry.note,
         created_at=entry.created_at,
-        totals=after,
+        totals=_totals(sums),
+        case_totals=_totals(sums, data.case_reference, every_case=False),
     )
-    await events.append(
-        entity_type="recovery",
-        entity_id=entry.id,
-        entity_version=1,
-        action=data.action,
-        state=read.model_dump(mode="json"),
-        subject_key=subject.key,
+    await uow.record(
+        Change(
+            entity_type=EntityType.RECOVERY,
+            entity_id=entry.id,
+            entity_version=1,
+            action=Action(data.action),
+            state=read.model_dump(mode="json"),
+            subject_key=subject.key,
+        )
     )
     return read
 
 
-async def subject_recoveries(session: AsyncSession, key: str) -> SubjectRecoveries:
-    """Every entry of one subject, with totals overall and per case."""
+async def subject_recoveries(
+    session: AsyncSession, actor: Actor, identifier: Identifier
+) -> SubjectRecoveries:
+    """Every entry of one subject, with totals overall and per case; zero totals for a
+    subject with no entries (or none known): existence is not revealed here."""
+    key = identifier.key
+    if not policy.may_read(actor, identifier):
+        raise SubjectNotFound(f"no subject {key}")
     subject = await SubjectRepository(session).by_key(key)
     if subject is None:
-        raise SubjectNotFound(f"no subject {key}")
+        return SubjectRecoveries(key=key, entries=[], totals=RecoveryTotals(), by_case=[])
     repo = RecoveryRepository(session)
     sums = await repo.sums(subject.id)
-    cases: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for (case, action), amount in sums.items():
-        cases[case][action] = amount
     entries: list[RecoveryRead] = []
-    running: dict[str, int] = defaultdict(int)
+    running: dict[tuple[str | None, str], int] = defaultdict(int)
     for entry, org in await repo.entries(subject.id):
-        running[entry.action] += entry.amount_vnd
+        running[(entry.case_reference, entry.action)] += entry.amount_vnd
         entries.append(
             RecoveryRead(
                 id=entry.id,
@@ -125,13 +151,13 @@ async def subject_recoveries(session: AsyncSession, key: str) -> SubjectRecoveri
                 case_reference=entry.case_reference,
                 note=entry.note,
                 created_at=entry.created_at,
-                totals=totals_of(running),
+                totals=_totals(running),
+                case_totals=_totals(running, entry.case_reference, every_case=False),
             )
         )
+    cases = sorted({case for case, _ in sums}, key=lambda case: case or "")
     by_case = [
-        CaseTotals(case_reference=case, totals=totals_of(amounts))
-        for case, amounts in sorted(cases.items(), key=lambda kv: kv[0] or "")
+        CaseTotals(case_reference=case, totals=_totals(sums, case, every_case=False))
+        for case in cases
     ]
-    return SubjectRecoveries(
-        key=key, entries=entries, totals=_subject_totals(sums), by_case=by_case
-    )
+    return SubjectRecoveries(key=key, entries=entries, totals=_totals(sums), by_case=by_case)

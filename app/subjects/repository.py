@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.vocabulary import EntityType
 from app.identifiers.normalise import Subject as Identifier
-from app.models import ChangeEvent, Flag, RegistryHead, Subject
+from app.models import ChangeEvent, Dispute, Flag, RegistryHead, Subject
 
 
 class SubjectRepository:
@@ -33,6 +34,10 @@ class SubjectRepository:
             self.session.add(subject)
             await self.session.flush()
         return subject
+
+    async def has_open_dispute(self, subject_id: int) -> bool:
+        stmt = select(Dispute.id).where(Dispute.subject_id == subject_id, Dispute.status == "open")
+        return (await self.session.execute(stmt.limit(1))).first() is not None
 
     async def flags_of(self, subject_id: int) -> Sequence[Flag]:
         stmt = select(Flag).where(Flag.subject_id == subject_id).order_by(Flag.created_at)
@@ -65,7 +70,7 @@ class SubjectEventRepository:
     async def subject_changes(self, after: int, limit: int) -> Sequence[ChangeEvent]:
         stmt = (
             select(ChangeEvent)
-            .where(ChangeEvent.entity_type == "subject", ChangeEvent.seq > after)
+            .where(ChangeEvent.entity_type == EntityType.SUBJECT, ChangeEvent.seq > after)
             .order_by(ChangeEvent.seq)
             .limit(limit)
         )

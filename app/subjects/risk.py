@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# The flag statuses that count (app.flags.schemas.FlagStatus values; the flag table's
+# partial unique index spells the same set in SQL).
 ACTIVE_STATUSES = frozenset({"reported", "confirmed"})
 RISK_NAMES = ("none", "low", "medium", "high")
 ACTIONS = ("allow", "warn", "warn", "hold")

@@ -9,12 +9,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.repository import EventWriter
+from app.audit.vocabulary import Action, Change, EntityType
+from app.db.unit_of_work import UnitOfWork
 from app.errors import InvalidInput, NotFound
 from app.identifiers.normalise import InvalidIdentifier, normalise_subject, parse_key
 from app.identifiers.normalise import Subject as Identifier
-from app.models import ChangeEvent, Flag, Subject
-from app.subjects.repository import SubjectEventRepository
+from app.models import ChangeEvent, Subject
+from app.subjects.repository import SubjectEventRepository, SubjectRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
 from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
 from app.sync.mirror import RegistryMirror, subject_index_state
@@ -37,8 +38,13 @@ def identify(subject: SubjectIn, loc: Sequence[str | int] = ("body",)) -> Identi
 
 def canonical_key(key: str) -> str:
     """A subject key from a URL path; it must already be canonical, else a 422."""
+    return canonical_subject(key).key
+
+
+def canonical_subject(key: str) -> Identifier:
+    """The subject of a canonical key from a URL path, else a 422."""
     try:
-        return parse_key(key).key
+        return parse_key(key)
     except InvalidIdentifier as exc:
         raise InvalidInput(
             exc.reason, errors=[{"loc": ["path", "key"], "msg": exc.reason, "type": "value_error"}]
@@ -84,19 +90,17 @@ def subject_state(subject: Subject) -> dict[str, Any]:
     }
 
 
-async def rederive(
-    events: EventWriter,
-    subject: Subject,
-    flags: Sequence[Flag],
-    *,
-    under_dispute: bool | None = None,
-) -> None:
+async def rederive(uow: UnitOfWork, subject: Subject) -> None:
     """Recompute the subject's answer in the same transaction as the change behind it.
 
-    Writes a ``subject`` change event (the change feed) only when the answer changed.
+    Always from the stored facts (its flags, whether a dispute is open), never from what
+    the caller believes changed, so ``under_dispute`` is true exactly while a dispute is
+    open. Writes a ``subject`` change event (the change feed) only when the answer changed.
     """
+    repo = SubjectRepository(uow.session)
+    flags = await repo.flags_of(subject.id)
     risk = derive_risk(FlagFacts(f.status, f.organisation_id, f.category) for f in flags)
-    dispute = subject.under_dispute if under_dispute is None else under_dispute
+    dispute = await repo.has_open_dispute(subject.id)
     first = min((f.created_at for f in flags), default=None)
     changed = (
         risk.level != subject.risk_level
@@ -110,15 +114,17 @@ async def rederive(
     subject.risk_level = risk.level
     subject.categories = list(risk.categories)
     subject.under_dispute = dispute
-    subject.last_changed_at = events.now
+    subject.last_changed_at = uow.now
     subject.version += 1
-    await events.append(
-        entity_type="subject",
-        entity_id=subject.key,
-        entity_version=subject.version,
-        action="answer_changed",
-        state=subject_state(subject),
-        subject_key=subject.key,
+    await uow.record(
+        Change(
+            entity_type=EntityType.SUBJECT,
+            entity_id=subject.key,
+            entity_version=subject.version,
+            action=Action.ANSWER_CHANGED,
+            state=subject_state(subject),
+            subject_key=subject.key,
+        )
     )
 
 
@@ -147,13 +153,13 @@ def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> Subjec
     disputes: dict[str, dict[str, Any]] = {}
     recovery = {"frozen_vnd": 0, "released_vnd": 0, "returned_vnd": 0, "held_vnd": 0}
     for event in events:
-        if event.entity_type == "subject":
+        if event.entity_type == EntityType.SUBJECT:
             subject = event.state
-        elif event.entity_type == "flag":
+        elif event.entity_type == EntityType.FLAG:
             flags[event.entity_id] = event.state
-        elif event.entity_type == "dispute":
+        elif event.entity_type == EntityType.DISPUTE:
             disputes[event.entity_id] = event.state
-        elif event.entity_type == "recovery":
+        elif event.entity_type == EntityType.RECOVERY:
             recovery = event.state.get("totals", recovery)
     kind, institution, identifier = _split_key(key)
     level = int(subject.get("risk_level", 0))

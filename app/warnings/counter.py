@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.db.engine import Database
+from app.db.unit_of_work import unchained_write
 from app.models import LookupCount
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class LookupCounter:
             row = rows.setdefault((org_id, day), {"lookups": 0, "warned": 0})
             row["warned" if warned else "lookups"] += n
         try:
-            async with db.write_session() as session:
+            async with unchained_write(db) as session:
                 dialect_insert = sqlite_insert if db.is_sqlite else pg_insert
                 for (org_id, day), values in rows.items():
                     stmt = dialect_insert(LookupCount).values(
@@ -58,7 +59,6 @@ class LookupCounter:
                         },
                     )
                     await session.execute(stmt)
-                await session.commit()
         except Exception:
             self._pending.update(pending)  # keep them for the next attempt
             raise

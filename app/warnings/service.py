@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
 from app.db.types import utcnow
-from app.errors import Conflict, NotFound
+from app.db.unit_of_work import UnitOfWork
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Warning
 from app.runtime import Runtime
+from app.warnings.policy import may_record_outcome
 from app.warnings.schemas import WarningOutcome, WarningRead
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,18 @@ def warning_read(warning: Warning) -> WarningRead:
 
 
 async def record_outcome(
-    session: AsyncSession, actor: Actor, warning_id: str, data: WarningOutcome
+    uow: UnitOfWork, warning_id: str, data: WarningOutcome, *, max_amount_vnd: int
 ) -> WarningRead:
-    """Only the organisation that received the warning may say what happened, once."""
-    warning = await session.get(Warning, warning_id, with_for_update=True)
-    if warning is None or warning.organisation_id != actor.org_id:
+    """Only the organisation that received the warning may say what happened, once; the
+    outcome is a chained change event, so the figures it feeds can be audited."""
+    if data.amount_vnd > max_amount_vnd:
+        message = f"at most {max_amount_vnd} VND"
+        raise InvalidInput(
+            f"amount_vnd is {message}",
+            errors=[{"loc": ["body", "amount_vnd"], "msg": message, "type": "value_error"}],
+        )
+    warning = await uow.session.get(Warning, warning_id)
+    if warning is None or not may_record_outcome(uow.actor, warning):
         raise WarningNotFound(f"no warning {warning_id}")
     if warning.outcome is not None:
         if (warning.outcome, warning.amount_vnd) == (data.outcome, data.amount_vnd):
@@ -110,9 +118,20 @@ async def record_outcome(
         raise OutcomeAlreadyRecorded(f"outcome already {warning.outcome}")
     warning.outcome = data.outcome
     warning.amount_vnd = data.amount_vnd
-    warning.outcome_at = utcnow()
-    await session.flush()
-    return warning_read(warning)
+    warning.outcome_at = uow.now
+    await uow.session.flush()
+    read = warning_read(warning)
+    await uow.record(
+        Change(
+            entity_type=EntityType.WARNING,
+            entity_id=warning.id,
+            entity_version=1,
+            action=Action.OUTCOME_RECORDED,
+            state=read.model_dump(mode="json"),
+            subject_key=warning.subject_key,
+        )
+    )
+    return read
 
 
 async def record_lookups(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.engine import Database
+from app.db.unit_of_work import unchained_write
 from app.models import Warning
 
 Row = dict[str, Any]
@@ -80,7 +81,7 @@ class WarningWriter:
             if not batch:
                 self._slots.release()
                 continue
-            task = asyncio.create_task(self._commit(batch))
+            task = asyncio.create_task(self._write_batch(batch))
             self._tasks.add(task)
             task.add_done_callback(self._done)
 
@@ -88,7 +89,7 @@ class WarningWriter:
         self._tasks.discard(task)
         self._slots.release()
 
-    async def _commit(self, batch: list[tuple[list[Row], asyncio.Future[None]]]) -> None:
+    async def _write_batch(self, batch: list[tuple[list[Row], asyncio.Future[None]]]) -> None:
         try:
             await self._insert([row for rows, _ in batch for row in rows])
         except Exception as exc:  # every waiter learns the batch failed
@@ -102,10 +103,9 @@ class WarningWriter:
 
     async def _insert(self, rows: list[Row]) -> None:
         if self.db.is_sqlite:
-            async with self.db.write_session() as session:
+            async with unchained_write(self.db) as session:
                 # Core executemany: no ORM object or unit-of-work bookkeeping per warning.
                 await session.execute(insert(_WARNINGS), rows)
-                await session.commit()
             return
         params = {name: [row[name] for row in rows] for name in _COLUMNS}
         try:
@@ -136,6 +136,6 @@ class WarningWriter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         batch, self._pending = self._pending, []
         if batch:
-            await self._commit(batch)
+            await self._write_batch(batch)
         if self._engine is not None:
             await self._engine.dispose()

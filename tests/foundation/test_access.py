@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.auth.actor import Actor
+from app.db.unit_of_work import unit_of_work
 from app.models import Client
 from app.organisations.service import deactivate_organisation, revoke_client
 from tests.factories import get_token, make_caller, make_client, make_org
@@ -147,10 +148,9 @@ async def test_revoked_client_and_deactivated_org_stop_at_once(
     for caller in (first, second):
         assert (await client.get(PROTECTED, headers=caller.headers)).status_code == 200
     runtime = app_with_probe.state.runtime
-    async with runtime.db.write_session() as session:
-        await revoke_client(session, Actor.command_line(), first.client_id)
-        await deactivate_organisation(session, Actor.command_line(), "ACB")
-        await session.commit()
+    async with unit_of_work(runtime.db, Actor.command_line()) as uow:
+        await revoke_client(uow, first.client_id)
+        await deactivate_organisation(uow, "ACB")
     await runtime.mirror.refresh()
     for caller in (first, second):
         response = await client.get(PROTECTED, headers=caller.headers)

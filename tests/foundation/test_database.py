@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from app.auth.actor import Actor
 from app.config import Settings
 from app.db.engine import create_database
+from app.db.unit_of_work import unit_of_work
 from app.models import ChangeEvent, RegistryHead
 from app.organisations.service import create_organisation
 from tests import databases
@@ -36,16 +37,14 @@ async def test_twenty_concurrent_writers_from_two_engines_all_succeed(settings: 
 
     async def write(i: int) -> None:
         db = engines[i % 2]
-        async with db.write_session() as session:
+        async with unit_of_work(db, Actor.command_line()) as uow:
             await create_organisation(
-                session,
-                Actor.command_line(),
+                uow,
                 code=f"ORG{i:02d}",
                 name=f"Org {i}",
                 kind="police",
                 institution=None,
             )
-            await session.commit()
 
     try:
         await asyncio.gather(*(write(i) for i in range(20)))

@@ -130,11 +130,15 @@ def test_subject_state_equals_the_services() -> None:
 
 async def test_subject_events_match_the_stored_subjects(app: FastAPI, tmp_path: Path) -> None:
     """Across two imports (new subjects, then the same subjects again by another
-    organisation), each subject's latest event is the subject as stored."""
+    organisation, twice for one subject: only its first row is flagged, SPEC §8), each
+    subject's latest event is the subject as stored."""
     await make_org(app, "VCB", "bank", "970436")
     await make_org(app, "ACB", "bank", "970416")
     await run_import(app, "VCB", write_csv(tmp_path / "a.csv", ROWS))
-    await run_import(app, "ACB", write_csv(tmp_path / "b.csv", [PHONE, [*PHONE[:3], "ROMANCE"]]))
+    second = await run_import(
+        app, "ACB", write_csv(tmp_path / "b.csv", [PHONE, [*PHONE[:3], "ROMANCE"]])
+    )
+    assert (second.created, second.already_flagged) == (1, 1)
 
     async with app.state.runtime.db.read_session() as session:
         stored = {s.key: s for s in (await session.execute(select(Subject))).scalars()}
@@ -148,5 +152,5 @@ async def test_subject_events_match_the_stored_subjects(app: FastAPI, tmp_path: 
         assert latest[key].entity_version == subject.version
     phone = stored[subjects.canonical_key("phone::+84912345678")]
     assert (phone.risk_level, phone.version) == (2, 2)
-    assert phone.categories == ["ROMANCE", "TASK_SCAM"]
+    assert phone.categories == ["TASK_SCAM"]
     assert phone.first_flagged_at is not None

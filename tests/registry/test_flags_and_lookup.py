@@ -59,9 +59,12 @@ async def test_risk_follows_the_spec_table(app: FastAPI, client: httpx.AsyncClie
     assert (answer["risk_level"], answer["risk"], answer["action"]) == (1, "low", "warn")
     assert answer["categories"] == ["IMPERSONATE_AUTHORITY"]
 
+    # One active flag per organisation and subject (SPEC §8): the second names the first.
     again = await client.post("/v1/flags", json=flag_body(), headers=bank.headers)
-    assert again.status_code == 201
-    assert (await lookup(client, wallet, ACCOUNT))["risk"] == "low"  # same organisation
+    assert again.status_code == 409
+    assert again.json()["flag_id"] == first.json()["id"]
+    assert again.json()["type"].endswith("/duplicate-flag")
+    assert (await lookup(client, wallet, ACCOUNT))["risk"] == "low"
 
     await client.post("/v1/flags", json=flag_body(category="FAKE_GOV_APP"), headers=wallet.headers)
     answer = await lookup(client, bank, ACCOUNT)
@@ -190,9 +193,7 @@ async def test_if_match_rules_on_state_changes(app: FastAPI, client: httpx.Async
     ok = await client.post(url, headers=police.headers | {"If-Match": '"1"'})
     assert ok.status_code == 200 and ok.json()["status"] == "confirmed"
     assert ok.headers["etag"] == '"2"'
-    again = await client.post(
-        f"/v1/flags/{flag_id}/reject", headers=police.headers | {"If-Match": '"2"'}
-    )
+    again = await client.post(url, headers=police.headers | {"If-Match": '"2"'})
     assert again.status_code == 409
 
 

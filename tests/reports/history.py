@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.auth.actor import Actor
+from app.db.unit_of_work import unit_of_work
 from app.flags.service import expire_flags
 from app.models import LookupCount, Organisation, Warning
 from tests.factories import Caller, make_caller
@@ -100,9 +101,8 @@ class History:
 
     async def expire(self) -> int:
         runtime = self.app.state.runtime
-        async with runtime.db.write_session() as session:
-            expired = await expire_flags(session, Actor.command_line("expiry"), self.clock())
-            await session.commit()
+        async with unit_of_work(runtime.db, Actor.command_line("expiry")) as uow:
+            expired = await expire_flags(uow, self.clock())
         await runtime.mirror.refresh()
         return expired
 

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from app.auth.actor import Actor
 from app.auth.keys import jwk_thumbprint
+from app.db.unit_of_work import unit_of_work
 from app.organisations.service import deactivate_organisation, revoke_client
 from tests.factories import Caller, make_caller
 from tests.security.support import (
@@ -275,15 +276,15 @@ async def test_huge_authorization_header_is_refused_without_a_server_error(
     await assert_authenticates(client, f"Bearer {caller.token}")
 
 
-Mutation = Callable[[Any, Actor, Caller], Any]
+Mutation = Callable[[Any, Caller], Any]
 
 
-async def _revoke(session: Any, actor: Actor, caller: Caller) -> Any:
-    return await revoke_client(session, actor, caller.client_id)
+async def _revoke(uow: Any, caller: Caller) -> Any:
+    return await revoke_client(uow, caller.client_id)
 
 
-async def _deactivate(session: Any, actor: Actor, caller: Caller) -> Any:
-    return await deactivate_organisation(session, actor, caller.org)
+async def _deactivate(uow: Any, caller: Caller) -> Any:
+    return await deactivate_organisation(uow, caller.org)
 
 
 async def test_token_of_a_revoked_client_or_deactivated_organisation_is_401(
@@ -294,9 +295,8 @@ async def test_token_of_a_revoked_client_or_deactivated_organisation_is_401(
         caller = await make_caller(app, client, f"B{len(name)}", "bank")
         # Used once first, so the verified token sits in the token cache.
         await assert_authenticates(client, f"Bearer {caller.token}")
-        async with runtime.db.write_session() as session:
-            await mutation(session, Actor.command_line(), caller)
-            await session.commit()
+        async with unit_of_work(runtime.db, Actor.command_line()) as uow:
+            await mutation(uow, caller)
         await runtime.mirror.refresh()
         failures = await rejections(client, {name: f"Bearer {caller.token}"})
         assert not failures, failures

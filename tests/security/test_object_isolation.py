@@ -21,6 +21,7 @@ from tests.security.support import ACCOUNT, KEY
 
 OTHER_ACCOUNT = {"kind": "bank_account", "institution": "ACB", "identifier": "123456789"}
 PHONE = {"kind": "phone", "institution": None, "identifier": "0912 345 678"}
+THIRD_ACCOUNT = {"kind": "bank_account", "institution": "TCB", "identifier": "19033334444"}
 IGNORED_HEADERS = frozenset({"x-request-id"})
 
 
@@ -205,7 +206,8 @@ async def test_idempotency_keys_never_replay_across_organisations(
     assert same_key_same_body.json()["organisation"] == "ACB"
     assert original.json()["id"] not in same_key_same_body.text
 
-    assert (await post(first, "shared-key-2", body)).status_code == 201
+    # A different subject: VCB already holds the active flag on PHONE (SPEC §8).
+    assert (await post(first, "shared-key-2", flag_body(THIRD_ACCOUNT))).status_code == 201
     other_body = await post(second, "shared-key-2", flag_body(OTHER_ACCOUNT))
     assert other_body.status_code == 201, other_body.text  # not a 422 "key reused"
     assert other_body.json()["organisation"] == "ACB"

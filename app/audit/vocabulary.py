@@ -1,0 +1,70 @@
+"""The change-event vocabulary: what an event is about, what happened, and its fields.
+
+Every writer names its events through these enums, and every reader (the change feed,
+history, reports, verification) matches on them, so a typo is a type error rather than an
+event nobody finds. The values are the strings stored in ``change_event`` and hashed into
+the chain: renaming a member's value would break every existing chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EntityType(StrEnum):
+    SUBJECT = "subject"
+    FLAG = "flag"
+    DISPUTE = "dispute"
+    RECOVERY = "recovery"
+    WARNING = "warning"
+    ORGANISATION = "organisation"
+    CLIENT = "client"
+    SECURITY = "security"
+
+
+class Action(StrEnum):
+    # subject: its lookup answer changed (the change feed)
+    ANSWER_CHANGED = "answer_changed"
+    # flag: the status it moved to
+    REPORTED = "reported"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    CLEARED = "cleared"
+    # dispute (a rejected dispute is REJECTED too)
+    OPENED = "opened"
+    UPHELD = "upheld"
+    # recovery ledger
+    FREEZE = "freeze"
+    RELEASE = "release"
+    RETURN = "return"
+    # warning
+    OUTCOME_RECORDED = "outcome_recorded"
+    # organisation and client
+    CREATED = "created"
+    DEACTIVATED = "deactivated"
+    REVOKED = "revoked"
+    # security
+    ENUMERATION_BLOCKED = "enumeration_blocked"
+
+
+# The entity types whose events can change what a lookup answers or who may call.
+MIRRORED_ENTITIES = (EntityType.SUBJECT, EntityType.CLIENT, EntityType.ORGANISATION)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to one entity, as a service describes it; the unit of work adds the
+    rest of the event (``seq``, time, actor, request, hashes)."""
+
+    entity_type: EntityType
+    entity_id: str
+    entity_version: int
+    action: Action
+    state: dict[str, Any]
+    subject_key: str | None = None
+    occurred_at: datetime | None = field(default=None)
