@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.sums import combine, sum_parts
 from app.models import Organisation, RecoveryEntry
 
 
@@ -13,19 +14,19 @@ class RecoveryRepository:
         self.session = session
 
     async def sums(self, subject_id: int) -> dict[tuple[str | None, str], int]:
-        """Amounts per (case reference, action) for one subject."""
+        """Amounts per (case reference, action) for one subject, exact however large."""
         stmt = (
             select(
                 RecoveryEntry.case_reference,
                 RecoveryEntry.action,
-                func.sum(RecoveryEntry.amount_vnd),
+                *sum_parts(RecoveryEntry.amount_vnd),
             )
             .where(RecoveryEntry.subject_id == subject_id)
             .group_by(RecoveryEntry.case_reference, RecoveryEntry.action)
         )
         return {
-            (case, action): int(total or 0)
-            for case, action, total in (await self.session.execute(stmt)).all()
+            (case, action): combine(high, low)
+            for case, action, high, low in (await self.session.execute(stmt)).all()
         }
 
     async def entries(self, subject_id: int) -> Sequence[tuple[RecoveryEntry, Organisation]]:

@@ -39,7 +39,8 @@ def _months(report: Report) -> list[str]:
 
 
 def _per_month(report: Report, value: Callable[[Figures], float]) -> list[float]:
-    return [value(m.figures) for m in report.months]
+    # Floats: matplotlib cannot take an int past 64 bits, and a sum of VND can be one.
+    return [float(value(m.figures)) for m in report.months]
 
 
 def _thousands(value: float, _pos: float) -> str:
@@ -101,7 +102,7 @@ def _month_axis(report: Report) -> str:
 def _by_kind(report: Report, counts: Callable[[Figures], dict[str, int]]) -> Series:
     """One series per organisation kind present in the period, labelled in both languages."""
     return {
-        f"{vi} / {en}": [counts(m.figures).get(kind, 0) for m in report.months]
+        f"{vi} / {en}": [float(counts(m.figures).get(kind, 0)) for m in report.months]
         for kind, (vi, en) in ORG_KINDS.items()
         if kind in counts(report.totals)
     }
@@ -121,7 +122,7 @@ def categories_chart(report: Report) -> str:
 
     def draw(ax: Axes) -> None:
         codes = list(reversed(counts))
-        ax.barh(codes, [counts[c] for c in codes], color=PALETTE[0])
+        ax.barh(codes, [float(counts[c]) for c in codes], color=PALETTE[0])
         ax.tick_params(axis="y", labelsize=7)
         _value_axis(ax.xaxis)
         ax.grid(axis="x", alpha=0.3)
@@ -148,7 +149,7 @@ def risk_chart(report: Report) -> str:
 
     def draw(ax: Axes) -> None:
         names = [f"{RISKS[k][0]}\n{RISKS[k][1]}" for k in levels]
-        ax.bar(names, list(levels.values()), color=RISK_COLOURS[: len(levels)])
+        ax.bar(names, [float(n) for n in levels.values()], color=RISK_COLOURS[: len(levels)])
         ax.tick_params(axis="x", labelsize=8)
         _value_axis(ax.yaxis)
         ax.grid(axis="y", alpha=0.3)

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, BigInteger, ColumnElement, Select, case, cast, func
 from sqlalchemy import type_coerce as coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.sums import combine, sum_parts
 from app.models import ChangeEvent, LookupCount, Organisation, Warning
 from app.reports.periods import Window, utc
 
@@ -60,13 +61,21 @@ def _in(column: Any, window: Window) -> list[ColumnElement[bool]]:
 async def _grouped(
     session: AsyncSession, inner: Select[*tuple[Any, ...]], sums: int = 0
 ) -> list[Bucket]:
-    """``(*keys, count, *sums)`` per distinct key: the last ``sums`` columns are added up."""
+    """``(*keys, count, *sums)`` per distinct key: the last ``sums`` columns are added up.
+
+    Sums are exact Python ints, however large (:mod:`app.db.sums`).
+    """
     sub = inner.subquery()
     columns = list(sub.c)
     keys = columns[: len(columns) - sums]
-    totals = [func.coalesce(func.sum(c), 0) for c in columns[len(columns) - sums :]]
-    stmt = select(*keys, func.count(), *totals).group_by(*keys)
-    return [tuple(row) for row in (await session.execute(stmt)).all()]
+    parts = [part for c in columns[len(columns) - sums :] for part in sum_parts(c)]
+    stmt = select(*keys, func.count(), *parts).group_by(*keys)
+    buckets = []
+    for row in (await session.execute(stmt)).all():
+        head, tail = row[: len(keys) + 1], row[len(keys) + 1 :]
+        totals = (combine(high, low) for high, low in zip(tail[::2], tail[1::2], strict=True))
+        buckets.append((*head, *totals))
+    return buckets
 
 
 class ReportRepository:
