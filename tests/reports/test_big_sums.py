@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.auth.actor import Actor
 from app.db.sums import SPLIT, combine, sum_parts
+from app.db.unit_of_work import unit_of_work
 from app.models import Organisation, RecoveryEntry, Subject, Warning
 from app.recovery.repository import RecoveryRepository
 from app.recovery.schemas import RecoveryCreate
@@ -44,9 +45,8 @@ async def _freeze_past_the_limit(h: History, subject: dict[str, str], amount: in
     data = RecoveryCreate.model_construct(
         subject=SubjectIn(**subject), action="freeze", amount_vnd=amount
     )
-    async with h.app.state.runtime.db.write_session() as session:
-        await record_entry(session, actor, data)
-        await session.commit()
+    async with unit_of_work(h.app.state.runtime.db, actor) as uow:
+        await record_entry(uow, data)
 
 
 async def test_report_totals_past_int64_are_exact(h: History) -> None:
