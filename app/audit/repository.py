@@ -20,7 +20,7 @@ from app.models import ChangeEvent, RegistryHead
 class EventWriter:
     """Holds the locked head for one write transaction and appends events to the chain.
 
-    Creating it (``await EventWriter.begin(session, actor)``, by the unit of work only)
+    Beginning it (``EventWriter.begin``, called by the unit of work only)
     locks the head row first, so every read the transaction makes afterwards sees all
     earlier commits and no other writer can interleave: that is what makes ``seq``
     gap-free and the chain linear.

@@ -17,13 +17,20 @@ from sqlalchemy import JSON, BigInteger, ColumnElement, Select, case, cast, func
 from sqlalchemy import type_coerce as coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.vocabulary import Action, EntityType
 from app.db.sums import combine, sum_parts
 from app.models import ChangeEvent, LookupCount, Organisation, Warning
 from app.reports.periods import Window, utc
 
 # Flag events after creation that are decisions or endings, by their ``action``.
-FLAG_TRANSITIONS = ("confirmed", "rejected", "expired", "withdrawn", "cleared")
-DISPUTE_DECISIONS = ("upheld", "rejected")
+FLAG_TRANSITIONS = (
+    Action.CONFIRMED,
+    Action.REJECTED,
+    Action.EXPIRED,
+    Action.WITHDRAWN,
+    Action.CLEARED,
+)
+DISPUTE_DECISIONS = (Action.UPHELD, Action.REJECTED)
 
 Bucket = tuple[Any, ...]
 
@@ -97,7 +104,7 @@ class ReportRepository:
             _state("subject", "kind").label("subject_kind"),
             _state("organisation").label("organisation"),
         ).where(
-            ChangeEvent.entity_type == "flag",
+            ChangeEvent.entity_type == EntityType.FLAG,
             ChangeEvent.entity_version == 1,
             *_in(ChangeEvent.occurred_at, period),
         )
@@ -109,7 +116,7 @@ class ReportRepository:
             month_of(ChangeEvent.occurred_at, months).label("month"),
             ChangeEvent.action,
         ).where(
-            ChangeEvent.entity_type == "flag",
+            ChangeEvent.entity_type == EntityType.FLAG,
             ChangeEvent.entity_version > 1,
             ChangeEvent.action.in_(FLAG_TRANSITIONS),
             *_in(ChangeEvent.occurred_at, period),
@@ -122,7 +129,9 @@ class ReportRepository:
             return self._risk_at[moment]
         latest = (
             select(func.max(ChangeEvent.seq))
-            .where(ChangeEvent.entity_type == "subject", ChangeEvent.occurred_at < utc(moment))
+            .where(
+                ChangeEvent.entity_type == EntityType.SUBJECT, ChangeEvent.occurred_at < utc(moment)
+            )
             .group_by(ChangeEvent.entity_id)
         )
         inner = select(cast(_state("risk_level"), BigInteger).label("level")).where(
@@ -138,24 +147,26 @@ class ReportRepository:
             month_of(ChangeEvent.occurred_at, months).label("month"),
             ChangeEvent.action,
             cast(_state("amount_vnd"), BigInteger).label("amount"),
-        ).where(ChangeEvent.entity_type == "recovery", *_in(ChangeEvent.occurred_at, period))
+        ).where(
+            ChangeEvent.entity_type == EntityType.RECOVERY, *_in(ChangeEvent.occurred_at, period)
+        )
         return await _grouped(self.session, inner, sums=1)
 
     async def disputes(self, period: Window) -> list[DisputeSpan]:
         """Disputes opened before the period end and not decided before its start."""
         decided_before = select(ChangeEvent.entity_id).where(
-            ChangeEvent.entity_type == "dispute",
+            ChangeEvent.entity_type == EntityType.DISPUTE,
             ChangeEvent.action.in_(DISPUTE_DECISIONS),
             ChangeEvent.occurred_at < utc(period.start),
         )
         opened = select(ChangeEvent.entity_id, ChangeEvent.occurred_at, _state("due_at")).where(
-            ChangeEvent.entity_type == "dispute",
+            ChangeEvent.entity_type == EntityType.DISPUTE,
             ChangeEvent.entity_version == 1,
             ChangeEvent.occurred_at < utc(period.end),
             ChangeEvent.entity_id.not_in(decided_before),
         )
         decided = select(ChangeEvent.entity_id, ChangeEvent.occurred_at, ChangeEvent.action).where(
-            ChangeEvent.entity_type == "dispute",
+            ChangeEvent.entity_type == EntityType.DISPUTE,
             ChangeEvent.action.in_(DISPUTE_DECISIONS),
             *_in(ChangeEvent.occurred_at, period),
         )

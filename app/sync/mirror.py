@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.audit.vocabulary import MIRRORED_ENTITIES, EntityType
 from app.db.engine import Database
 from app.models import ChangeEvent, Client, Organisation, RegistryHead, Subject
 from app.sync.listing import UNLISTED, CategorySets, Listing, pack, pack_state, unpack
@@ -106,14 +107,14 @@ class RegistryMirror:
                     .where(
                         ChangeEvent.seq > self.seq,
                         ChangeEvent.seq <= head,
-                        ChangeEvent.entity_type.in_(("subject", "client", "organisation")),
+                        ChangeEvent.entity_type.in_(MIRRORED_ENTITIES),
                     )
                     .order_by(ChangeEvent.seq)
                     .limit(_BATCH)
                 )
                 rows = (await session.execute(stmt)).all()
                 for _seq, entity_type, key, state in rows:
-                    if entity_type == "subject":
+                    if entity_type == EntityType.SUBJECT:
                         self._apply_subject(key, state)
                     else:
                         reload_principals = True

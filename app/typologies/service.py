@@ -17,13 +17,14 @@ from sqlalchemy import JSON, func, select
 from sqlalchemy import type_coerce as coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.vocabulary import Action, EntityType
 from app.models import ChangeEvent
 from app.reference.catalogue import typologies
 from app.typologies.schemas import Typology, TypologyList
 
 WINDOW_DAYS = 30
 # A new flag's first event: a report, or a police flag that starts confirmed.
-NEW_FLAG_ACTIONS = ("reported", "confirmed")
+NEW_FLAG_ACTIONS = (Action.REPORTED, Action.CONFIRMED)
 
 
 @cache
@@ -40,7 +41,7 @@ async def newly_flagged(session: AsyncSession, since: datetime) -> dict[str, int
     pairs = (
         select(category.label("category"), ChangeEvent.subject_key)
         .where(
-            ChangeEvent.entity_type == "flag",
+            ChangeEvent.entity_type == EntityType.FLAG,
             ChangeEvent.entity_version == 1,
             ChangeEvent.action.in_(NEW_FLAG_ACTIONS),
             ChangeEvent.occurred_at >= since,

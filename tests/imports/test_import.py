@@ -436,9 +436,7 @@ async def test_duplicates_inside_a_file_are_flagged_once(
     assert (await totals(app))["flags"] == 3
 
 
-async def test_one_subject_under_three_categories_is_one_flag(
-    app: FastAPI, tmp_path: Path
-) -> None:
+async def test_one_subject_under_three_categories_is_one_flag(app: FastAPI, tmp_path: Path) -> None:
     await make_org(app, "VCB", "bank", "970436")
     rows = [[*PHONE[:3], category] for category in ("TASK_SCAM", "ROMANCE", "FAKE_LOAN")]
     report = await run_import(app, "VCB", write_csv(tmp_path / "flags.csv", rows))
