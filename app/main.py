@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers():
         app.include_router(router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).
-    app.add_middleware(LookupFastPath, api=app)
+    app.add_middleware(LookupFastPath, api=app, enabled=settings.lookup_fast_path)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

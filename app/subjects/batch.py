@@ -3,16 +3,16 @@
 A bank screening a payroll or a merchant's payees sends 1,000 identifiers at a time, so
 the per-item cost decides the batch's latency. No pydantic model is built per item: a
 well-formed item costs a type check, the normaliser and one dict lookup; an unlisted
-answer is assembled from constant bytes, a listed one from plain values. Items that are
-not plainly well formed go through ``identify_raw``, so error entries have one source, and
-tests hold the answers to the single lookup's (the model's) byte for byte and value for value.
+answer is assembled from constant bytes, a listed one by the single lookup's builder
+(``app.subjects.answer``). Items that are not plainly well formed go through
+``identify_raw``, so error entries have one source, and tests hold each item's answer to
+the single lookup's, byte for byte.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import to_json
@@ -21,7 +21,7 @@ from app.auth.actor import Actor
 from app.errors import InvalidInput
 from app.identifiers.normalise import SUBJECT_KINDS, InvalidIdentifier, normalise_subject
 from app.runtime import Runtime
-from app.subjects.risk import ACTIONS, RISK_NAMES
+from app.subjects.answer import encode, lookup_answer
 from app.subjects.schemas import BatchItemError
 from app.subjects.service import identify_raw
 from app.sync.listing import UNLISTED, Listing
@@ -65,81 +65,41 @@ def _error(exc: InvalidInput) -> BatchItemError:
     return BatchItemError(status=422, title=exc.title, detail=exc.detail, errors=exc.errors)
 
 
-def _unlisted(key: str, registry_version: int) -> dict[str, Any]:
-    return {
-        "key": key,
-        "listed": False,
-        "risk_level": UNLISTED.risk_level,
-        "risk": RISK_NAMES[UNLISTED.risk_level],
-        "action": ACTIONS[UNLISTED.risk_level],
-        "categories": [],
-        "under_dispute": False,
-        "first_flagged_at": None,
-        "last_changed_at": None,
-        "registry_version": registry_version,
-        "warning_id": None,
-    }
-
-
 # Canonical keys are ASCII letters, digits, "_", ":" and "+"; JSON needs no escape for them.
 _PLAIN_KEY = re.compile(r"[0-9A-Za-z_:+]+")
 
 
+def entry(index: int, result: bytes) -> bytes:
+    """One item of the batch body around an encoded answer: what ``to_json`` makes of
+    ``{"index": index, "result": answer, "error": None}``, with the answer's bytes verbatim."""
+    return b'{"index":%d,"result":%s,"error":null}' % (index, result)
+
+
 class _UnlistedItems:
     """Encodes the "allow" entries of one batch from constant parts: they differ only in
-    index and key. Byte for byte what ``to_json`` makes of the same entry (a test holds it
-    to that), at a fifth of the cost; a key that would need escaping goes through to_json.
+    index and key. The parts are cut from the one builder's answer for a placeholder key,
+    so they are its bytes (a test holds them to that), at a fifth of the cost; a key that
+    would need escaping is encoded whole.
     """
 
     def __init__(self, registry_version: int) -> None:
         self.registry_version = registry_version
-        entry = to_json({"result": _unlisted("\x00", registry_version), "error": None})
-        before, after = entry[1:].split(b'"\\u0000"')
-        self.before = b"," + before + b'"'
+        result = entry(0, encode(lookup_answer("\x00", UNLISTED, registry_version)))
+        before, after = result[len(b'{"index":0') :].split(b'"\\u0000"')
+        self.before = before + b'"'
         self.after = b'"' + after
 
     def encode(self, index: int, key: str) -> bytes:
         if _PLAIN_KEY.fullmatch(key) is None:
-            entry = {"index": index, "result": _unlisted(key, self.registry_version)}
-            return to_json({**entry, "error": None})
+            return entry(index, encode(lookup_answer(key, UNLISTED, self.registry_version)))
         return b'{"index":%d%s%s%s' % (index, self.before, key.encode(), self.after)
-
-
-@dataclass(slots=True)
-class _IndexedAnswer:
-    """A subject in the index: its answer as JSON-ready values, and what a warning needs.
-    (A LookupResult model per listed item cost a tenth of the batch.)"""
-
-    index: int
-    key: str
-    risk_level: int
-    action: str
-    registry_version: int
-    listing: Listing
-    warning_id: str | None = None
-
-    def entry(self) -> dict[str, Any]:
-        listing, level = self.listing, self.risk_level
-        result = {
-            "key": self.key,
-            "listed": level > 0,
-            "risk_level": level,
-            "risk": RISK_NAMES[level],
-            "action": self.action,
-            "categories": list(listing.categories),
-            "under_dispute": listing.under_dispute,
-            "first_flagged_at": listing.first_flagged_at,
-            "last_changed_at": listing.last_changed_at,
-            "registry_version": self.registry_version,
-            "warning_id": self.warning_id,
-        }
-        return {"index": self.index, "result": result, "error": None}
 
 
 async def answer_batch(runtime: Runtime, actor: Actor, items: Sequence[Any]) -> bytes:
     """The JSON body of a batch answer (the ``BatchLookupResponse`` shape), in item order.
 
-    Rate limits, warnings and lookup counts apply exactly as for single lookups.
+    Rate limits, warnings and lookup counts apply exactly as for single lookups; a subject
+    named several times is answered the same each time, with one warning.
     """
     mirror = runtime.mirror
     seq = mirror.seq
@@ -147,15 +107,24 @@ async def answer_batch(runtime: Runtime, actor: Actor, items: Sequence[Any]) -> 
     valid = [key for key in keys if isinstance(key, str)]
     await runtime.limiter.check_identifiers(actor, valid)
     listings = mirror.listings
-    # Items whose subject is in the index (listed or under dispute) get a full answer and,
-    # for warn or hold, a warning each; the rest all get the same "allow", only counted.
-    indexed: dict[int, _IndexedAnswer] = {}
-    for index, key in enumerate(keys):
-        if isinstance(key, str) and key in listings:
-            listing = mirror.listing(key)
-            level = listing.risk_level
-            indexed[index] = _IndexedAnswer(index, key, level, ACTIONS[level], seq, listing)
-    await record_lookups(runtime, actor, list(indexed.values()), total=len(valid))
+    # Subjects in the index (listed or under dispute) get a full answer and, for warn or
+    # hold, a warning; the rest all get the same "allow", only counted.
+    found: dict[str, Listing] = {}
+    for valid_key in valid:
+        if valid_key in listings and valid_key not in found:
+            found[valid_key] = mirror.listing(valid_key)
+    warning_ids = await record_lookups(
+        runtime,
+        actor,
+        {key: listing.risk_level for key, listing in found.items()},
+        total=len(valid),
+        registry_version=seq,
+    )
+    # Each distinct indexed subject is encoded once, then repeated verbatim.
+    answers = {
+        key: encode(lookup_answer(key, listing, seq, warning_ids.get(key)))
+        for key, listing in found.items()
+    }
     unlisted = _UnlistedItems(seq)
     out: list[bytes] = []
     for index, key in enumerate(keys):
@@ -163,9 +132,6 @@ async def answer_batch(runtime: Runtime, actor: Actor, items: Sequence[Any]) -> 
             error = key.model_dump(mode="json")
             out.append(to_json({"index": index, "result": None, "error": error}))
             continue
-        found = indexed.get(index)
-        if found is None:
-            out.append(unlisted.encode(index, key))
-        else:
-            out.append(to_json(found.entry()))
+        answer = answers.get(key)
+        out.append(unlisted.encode(index, key) if answer is None else entry(index, answer))
     return b'{"items":[%s],"registry_version":%d}' % (b",".join(out), seq)

@@ -10,15 +10,19 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.vocabulary import Action, Change, EntityType
+from app.auth.actor import Actor
 from app.db.unit_of_work import UnitOfWork
 from app.errors import InvalidInput, NotFound
 from app.identifiers.normalise import InvalidIdentifier, normalise_subject, parse_key
 from app.identifiers.normalise import Subject as Identifier
 from app.models import ChangeEvent, Subject
+from app.runtime import Runtime
+from app.subjects.answer import lookup_answer
 from app.subjects.repository import SubjectEventRepository, SubjectRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
-from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
-from app.sync.mirror import RegistryMirror, subject_index_state
+from app.subjects.schemas import SubjectIn, SubjectRecord
+from app.sync.mirror import subject_index_state
+from app.warnings.service import record_lookups
 
 
 class SubjectNotFound(NotFound):
@@ -63,22 +67,16 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
     return identify(subject, loc)
 
 
-def answer(mirror: RegistryMirror, key: str, warning_id: str | None = None) -> LookupResult:
-    """The lookup answer from the in-memory mirror: no database round-trip."""
+async def answer_one(runtime: Runtime, actor: Actor, key: str) -> dict[str, Any]:
+    """One subject's lookup answer from the in-memory mirror (no database round-trip but
+    the warning's commit), counted, with a warning for a warn/hold answer."""
+    mirror = runtime.mirror
+    seq = mirror.seq  # read before the warning's await, as the batch does
     listing = mirror.listing(key)
-    return LookupResult(
-        key=key,
-        listed=listing.risk_level > 0,
-        risk_level=listing.risk_level,
-        risk=RISK_NAMES[listing.risk_level],
-        action=ACTIONS[listing.risk_level],
-        categories=list(listing.categories),
-        under_dispute=listing.under_dispute,
-        first_flagged_at=listing.first_flagged_at,
-        last_changed_at=listing.last_changed_at,
-        registry_version=mirror.seq,
-        warning_id=warning_id,
+    warning_ids = await record_lookups(
+        runtime, actor, {key: listing.risk_level}, total=1, registry_version=seq
     )
+    return lookup_answer(key, listing, seq, warning_ids.get(key))
 
 
 def subject_state(subject: Subject) -> dict[str, Any]:

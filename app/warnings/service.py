@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
@@ -15,25 +15,13 @@ from app.db.unit_of_work import UnitOfWork
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Warning
 from app.runtime import Runtime
-from app.warnings.policy import may_record_outcome
+from app.subjects.risk import ACTIONS
+from app.warnings.policy import may_record_outcome, receives_warnings
 from app.warnings.schemas import WarningOutcome, WarningRead
 
 log = logging.getLogger(__name__)
 
-
-class WarnedAnswer(Protocol):
-    """What recording a warning reads of an answer, and fills in (``LookupResult`` is one)."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def risk_level(self) -> int: ...
-    @property
-    def action(self) -> str: ...
-    @property
-    def registry_version(self) -> int: ...
-
-    warning_id: str | None
+_NO_WARNINGS: Mapping[str, str] = MappingProxyType({})
 
 
 class WarningNotFound(NotFound):
@@ -45,31 +33,30 @@ class OutcomeAlreadyRecorded(Conflict):
     title = "An outcome was already recorded for this warning"
 
 
-async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[WarnedAnswer]) -> None:
-    """Give every warn/hold answer a ``warning_id``, committed before the answer is sent.
+async def issue_warnings(
+    runtime: Runtime, actor: Actor, levels: Mapping[str, int], registry_version: int
+) -> Mapping[str, str]:
+    """One warning per subject in ``levels`` (key -> a warn/hold risk level), committed
+    before the answer is sent; returns key -> ``warning_id``.
 
-    If the warning cannot be stored the answer still goes out (the bank must still warn
+    If the warnings cannot be stored the answers still go out (the bank must still warn
     or hold) with ``warning_id`` null, and the failure is logged.
     """
-    listed = [a for a in answers if a.action != "allow"]
-    if not listed:
-        return
     assert actor.org_id is not None
     now = utcnow()
-    rows = []
-    for answer in listed:
-        answer.warning_id = str(uuid.uuid4())
-        rows.append(
-            {
-                "id": answer.warning_id,
-                "organisation_id": actor.org_id,
-                "subject_key": answer.key,
-                "risk_level": answer.risk_level,
-                "action": answer.action,
-                "registry_version": answer.registry_version,
-                "created_at": now,
-            }
-        )
+    ids = {key: str(uuid.uuid4()) for key in levels}
+    rows = [
+        {
+            "id": warning_id,
+            "organisation_id": actor.org_id,
+            "subject_key": key,
+            "risk_level": levels[key],
+            "action": ACTIONS[levels[key]],
+            "registry_version": registry_version,
+            "created_at": now,
+        }
+        for key, warning_id in ids.items()
+    ]
     try:
         # Bounded: a payment must not hang on a database that stopped answering. A batch
         # that commits after the deadline still counts as warnings issued.
@@ -82,8 +69,8 @@ async def issue_warnings(runtime: Runtime, actor: Actor, answers: Sequence[Warne
             len(rows),
             exc_info=True,
         )
-        for answer in listed:
-            answer.warning_id = None
+        return _NO_WARNINGS
+    return ids
 
 
 def warning_read(warning: Warning) -> WarningRead:
@@ -137,15 +124,24 @@ async def record_outcome(
 async def record_lookups(
     runtime: Runtime,
     actor: Actor,
-    answers: Sequence[WarnedAnswer],
-    total: int | None = None,
-) -> None:
-    """Count every answer (in memory) and store a warning for each warn/hold answer.
+    found: Mapping[str, int],
+    *,
+    total: int,
+    registry_version: int,
+) -> Mapping[str, str]:
+    """Count ``total`` answers (in memory) and warn once per warn/hold subject of ``found``.
 
-    ``total`` counts answers not passed as objects too (a batch's plain "allow" answers).
+    ``found`` maps the keys of the answered subjects that are in the index to their risk
+    level; a key named several times in one request is one entry, so one warning. Only
+    organisations that receive warnings get them (``policy.receives_warnings``); the
+    counter's ``warned`` is the number of warnings issued. Returns key -> ``warning_id``.
     """
     assert actor.org_id is not None
-    warned = sum(1 for a in answers if a.action != "allow")
-    runtime.counter.count(actor.org_id, warned, len(answers) if total is None else total)
-    if warned:
-        await issue_warnings(runtime, actor, answers)
+    # The level test first: most answers are "allow", and they need no policy check.
+    warned = {key: level for key, level in found.items() if ACTIONS[level] != "allow"}
+    if warned and not receives_warnings(actor):
+        warned = {}
+    runtime.counter.count(actor.org_id, len(warned), total)
+    if not warned:
+        return _NO_WARNINGS
+    return await issue_warnings(runtime, actor, warned, registry_version)

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 from pydantic_core import to_json
 
 from app.errors import InvalidInput
-from app.subjects.batch import _unlisted, _UnlistedItems, item_key
+from app.subjects.answer import lookup_answer
+from app.subjects.batch import _UnlistedItems, item_key
 from app.subjects.schemas import BatchItemError
 from app.subjects.service import identify_raw
+from app.sync.listing import UNLISTED
 
 _TEXT = st.one_of(
     st.sampled_from(["VCB", "970436", "Vietcombank", "MOMO", "momo", "ZALOPAY", "NOPE", ""]),
@@ -66,5 +68,5 @@ def test_plain_items() -> None:
     version=st.integers(min_value=0, max_value=2**53),
 )
 def test_unlisted_entry_bytes_equal_the_encoders(key: str, index: int, version: int) -> None:
-    entry = {"index": index, "result": _unlisted(key, version), "error": None}
+    entry = {"index": index, "result": lookup_answer(key, UNLISTED, version), "error": None}
     assert _UnlistedItems(version).encode(index, key) == to_json(entry)

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -27,8 +28,9 @@ from app.imports.rows import fingerprint
 from app.imports.service import ImportReport, RowError, import_flags
 from app.models import ChangeEvent, Flag, Organisation, RegistryHead, Subject
 from app.organisations.service import OrganisationNotFound, deactivate_organisation
+from app.subjects.answer import lookup_answer
 from app.subjects.schemas import SubjectIn
-from app.subjects.service import answer
+from app.sync.mirror import RegistryMirror
 from tests.factories import make_org
 
 HEADER = [
@@ -48,6 +50,11 @@ PHONE_KEY = "phone::+84912345678"
 WALLET = ["ewallet", "momo", "0987654321", "FAKE_SHOP", "fake shop", "0", "", "Trần Thị Bé"]
 WALLET_KEY = "ewallet:MOMO:+84987654321"
 ROWS = [ACCOUNT, PHONE, WALLET]
+
+
+def answer(mirror: RegistryMirror, key: str) -> dict[str, Any]:
+    """What a lookup of ``key`` answers from this process's index."""
+    return lookup_answer(key, mirror.listing(key), mirror.seq)
 
 
 def write_csv(
@@ -100,7 +107,7 @@ async def test_csv_import_creates_flags_events_and_changes_lookups(
 ) -> None:
     await make_org(app, "VCB", "bank", "970436")
     mirror = app.state.runtime.mirror
-    assert not answer(mirror, ACCOUNT_KEY).listed
+    assert not answer(mirror, ACCOUNT_KEY)["listed"]
     # A row of empty cells (a spreadsheet's leftovers) is not a row to import.
     path = write_csv(tmp_path / "flags.csv", [ACCOUNT, ["", " ", "", ""], PHONE, WALLET])
 
@@ -109,9 +116,9 @@ async def test_csv_import_creates_flags_events_and_changes_lookups(
     assert report == ImportReport(created=3, skipped=0, rows=3, committed=True)
     for key, category in ((ACCOUNT_KEY, "IMPERSONATE_AUTHORITY"), (PHONE_KEY, "TASK_SCAM")):
         result = answer(mirror, key)
-        assert (result.listed, result.risk_level, result.action) == (True, 1, "warn")
-        assert result.categories == [category]
-    assert answer(mirror, WALLET_KEY).categories == ["FAKE_SHOP"]
+        assert (result["listed"], result["risk_level"], result["action"]) == (True, 1, "warn")
+        assert result["categories"] == [category]
+    assert answer(mirror, WALLET_KEY)["categories"] == ["FAKE_SHOP"]
     async with app.state.runtime.db.read_session() as session:
         stmt = (
             select(Flag, Subject, Organisation)
@@ -163,7 +170,7 @@ async def test_xlsx_import_reads_first_sheet_numbers_and_loose_header(
         stmt = select(Subject.key, Flag.amount_lost_vnd).join(Flag, Flag.subject_id == Subject.id)
         stored = {key: amount for key, amount in (await session.execute(stmt)).all()}
     assert stored == {ACCOUNT_KEY: 1_500_000, PHONE_KEY: 2500}
-    assert answer(app.state.runtime.mirror, PHONE_KEY).risk_level == 1
+    assert answer(app.state.runtime.mirror, PHONE_KEY)["risk_level"] == 1
 
 
 async def test_xlsx_error_rows_are_numbered_as_in_the_sheet(app: FastAPI, tmp_path: Path) -> None:
@@ -235,7 +242,7 @@ async def test_same_file_for_another_organisation_is_not_skipped(
     report = await run_import(app, "VTL", path)
 
     assert (report.created, report.skipped) == (1, 0)
-    assert answer(app.state.runtime.mirror, PHONE_KEY).risk_level == 2  # two reporters
+    assert answer(app.state.runtime.mirror, PHONE_KEY)["risk_level"] == 2  # two reporters
     async with app.state.runtime.db.read_session() as session:
         stmt = select(Organisation.code, Flag.import_fingerprint).join(
             Flag, Flag.organisation_id == Organisation.id
@@ -261,12 +268,12 @@ async def test_import_adds_to_a_subject_flagged_through_the_api(
         subject = SubjectIn(kind="phone", identifier="+84912345678")
         await create_flag(uow, FlagCreate(subject=subject, category="ROMANCE"), ttl_days=9)
     await app.state.runtime.mirror.refresh()
-    assert answer(app.state.runtime.mirror, PHONE_KEY).categories == ["ROMANCE"]
+    assert answer(app.state.runtime.mirror, PHONE_KEY)["categories"] == ["ROMANCE"]
 
     await run_import(app, "VCB", write_csv(tmp_path / "flags.csv", [PHONE]))
 
     result = answer(app.state.runtime.mirror, PHONE_KEY)
-    assert (result.risk_level, result.categories) == (3, ["ROMANCE", "TASK_SCAM"])
+    assert (result["risk_level"], result["categories"]) == (3, ["ROMANCE", "TASK_SCAM"])
     assert (await totals(app))["subjects"] == 1
 
 
@@ -288,7 +295,7 @@ async def test_one_bad_row_writes_nothing_and_names_row_and_field(
     assert (error.row, error.field) == (7, "identifier")
     assert "Vietnamese mobile number" in error.message
     assert await totals(app) == before
-    assert not answer(app.state.runtime.mirror, "phone::+84912100000").listed
+    assert not answer(app.state.runtime.mirror, "phone::+84912100000")["listed"]
 
 
 @pytest.mark.parametrize(
@@ -348,7 +355,7 @@ async def test_case_reference_is_for_police_only(app: FastAPI, tmp_path: Path) -
     async with app.state.runtime.db.read_session() as session:
         flag = (await session.execute(select(Flag))).scalar_one()
     assert (flag.status, flag.expires_at, flag.case_reference) == ("confirmed", None, "VKS-2024-17")
-    assert answer(app.state.runtime.mirror, PHONE_KEY).action == "hold"
+    assert answer(app.state.runtime.mirror, PHONE_KEY)["action"] == "hold"
 
 
 @pytest.mark.parametrize(
