@@ -120,7 +120,7 @@ NUL, SURROGATE = "\\u0000", "\\ud800"  # as JSON escapes in a raw body
 def _text_attacks() -> dict[str, tuple[str, str]]:
     """(url, body template with {bad}) for every text field a bank can send."""
     subject = '{"kind":"bank_account","institution":"TCB","identifier":"19033335555"}'
-    account = '{"kind":"bank_account","institution":"VCB","identifier":"001100234567 8"}'
+    own = '{"kind":"bank_account","institution":"TCB","identifier":"1903 3334 444"}'
     return {
         "flag description": (
             "/v1/flags",
@@ -134,7 +134,7 @@ def _text_attacks() -> dict[str, tuple[str, str]]:
             "/v1/flags",
             '{"subject":{"kind":"phone","identifier":"0912{bad}345678"},"category":"ROMANCE"}',
         ),
-        "dispute reason": ("/v1/disputes", '{"subject":' + account + ',"reason":"x{bad}"}'),
+        "dispute reason": ("/v1/disputes", '{"subject":' + own + ',"reason":"x{bad}"}'),
         "recovery note": (
             "/v1/recoveries",
             '{"subject":' + subject + ',"action":"freeze","amount_vnd":5,"note":"n{bad}"}',
