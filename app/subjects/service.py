@@ -18,6 +18,7 @@ from app.subjects.repository import SubjectEventRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
 from app.subjects.schemas import LookupResult, SubjectIn, SubjectRecord
 from app.sync.mirror import RegistryMirror, subject_index_state
+from app.text import safe_loc
 
 
 class SubjectNotFound(NotFound):
@@ -50,8 +51,10 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
     try:
         subject = SubjectIn.model_validate(item)
     except ValidationError as exc:
+        # An unknown key is named in loc; it may be what cannot be written as JSON.
         errors = [
-            {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+            {"loc": [*loc, *safe_loc(e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
         ]
         raise InvalidInput("subject is not valid", errors=errors) from None
     return identify(subject, loc)
