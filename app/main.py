@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.audit.endpoints import router as audit_router
@@ -23,6 +23,7 @@ from app.flags.endpoints import router as flags_router
 from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
 from app.oauth.endpoints import router as oauth_router
+from app.parameters import check_parameters
 from app.problems import Problem, install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # Every route: unknown query parameters and unstorable path/query text are a 422.
+        dependencies=[Depends(check_parameters)],
     )
     install_problem_handlers(app)
     for router in routers():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from app.auth.dependencies import authorise_before_body
 from app.errors import PROBLEM_BASE, AppError
+from app.text import safe_loc
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,15 @@ class Problem(BaseModel):
 
 class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            # Last resort: a lone surrogate in a message must not turn a 4xx into a 500.
+            # The sources never echo one (app.text); this keeps a future slip harmless.
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            return text.encode("utf-8", "replace")
 
 
 def problem(
@@ -59,7 +70,11 @@ def problem(
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     # Echoing the rejected input back could leak or amplify it: name the field, not the value.
     return [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}
+        {
+            "loc": safe_loc(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type")),
+        }
         for e in errors
     ]
 

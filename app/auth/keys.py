@@ -1,8 +1,9 @@
 """ES256 signing-key management: load or create the key file, rotate it, publish a JWKS.
 
 The current key is an EC P-256 private key stored as an unencrypted PKCS8 PEM file (mode 0600).
-Rotated-out keys live next to it as ``<key file name>.previous-<kid>.pem`` and are used for
-verification only, so tokens signed before a rotation stay valid until their file is deleted.
+Rotated-out keys live next to it as ``<key file name>.previous-<kid>.pem`` (also 0600) and are
+used for verification only, so tokens signed before a rotation stay valid until their file is
+deleted.
 """
 
 from __future__ import annotations
@@ -154,8 +155,9 @@ class SigningKeys:
         old_public = old.public_key()
         retired = key_file.with_name(f"{key_file.name}.previous-{jwk_thumbprint(old_public)}.pem")
         # Publish the old public key before replacing the private one, so no instant exists
-        # at which tokens signed by the old key are unverifiable.
-        _write_atomic(retired, _public_pem(old_public), 0o644, clobber=True)
+        # at which tokens signed by the old key are unverifiable. Public, but still 0600:
+        # every key file the product creates is (SPEC §8 "Files").
+        _write_atomic(retired, _public_pem(old_public), 0o600, clobber=True)
         new = _new_private_key()
         _write_atomic(key_file, _private_pem(new), 0o600, clobber=True)
         return jwk_thumbprint(new.public_key())

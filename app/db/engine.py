@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import Settings
+from app.db.files import secure_sqlite_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -87,6 +88,7 @@ class Database:
 def create_database(settings: Settings) -> Database:
     url = normalise_url(settings.database_url)
     if url.startswith("sqlite"):
+        secure_sqlite_file(url)  # before the first connection can create it 0644
         write = _sqlite_engine(url, immediate=True, pool_size=1)
         read = _sqlite_engine(url, immediate=False, pool_size=settings.db_pool_size)
     else:

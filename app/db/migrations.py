@@ -9,6 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from app.db.engine import normalise_url
+from app.db.files import secure_sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
@@ -27,4 +28,5 @@ def schema_head() -> str | None:
 
 def upgrade_to_head(database_url: str) -> None:
     """Bring the schema to head. Runs its own event loop: call it outside one."""
+    secure_sqlite_file(normalise_url(database_url))  # Alembic's connection would create it
     command.upgrade(alembic_config(database_url), "head")

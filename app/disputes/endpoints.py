@@ -38,6 +38,7 @@ from app.errors import (
 from app.idempotency.service import idempotent_create
 from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
 from app.preconditions import IfMatch, etag
+from app.subjects.schemas import SubjectKeyFilter
 
 router = APIRouter(tags=["disputes"])
 
@@ -103,7 +104,7 @@ async def list_disputes(
     actor: DisputeReader,
     status: DisputeStatus | None = None,
     overdue: Annotated[bool, Query(description="only open disputes past due_at")] = False,
-    key: Annotated[str | None, Query(max_length=160)] = None,
+    key: SubjectKeyFilter = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> DisputePage:

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.subjects.schemas import SubjectIn
+from app.text import Text
 
 DisputeStatus = Literal["open", "upheld", "rejected"]
 
@@ -14,8 +15,8 @@ class DisputeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: SubjectIn
-    reason: str = Field(min_length=1, max_length=2000)
-    flag_id: str | None = Field(
+    reason: Text = Field(min_length=1, max_length=2000)
+    flag_id: Text | None = Field(
         default=None, min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$"
     )
 
@@ -24,7 +25,7 @@ class DisputeResolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["upheld", "rejected"]
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 class DisputeRead(BaseModel):

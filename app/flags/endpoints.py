@@ -29,6 +29,7 @@ from app.flags.service import (
 from app.idempotency.service import idempotent_create
 from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
 from app.preconditions import IfMatch, etag
+from app.subjects.schemas import SubjectKeyFilter
 
 router = APIRouter(tags=["flags"])
 
@@ -86,7 +87,7 @@ async def list_flags(
     actor: ReporterOrHistory,
     status: FlagStatus | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
-    key: Annotated[str | None, Query(max_length=160, description="canonical subject key")] = None,
+    key: SubjectKeyFilter = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> FlagPage:

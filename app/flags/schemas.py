@@ -6,6 +6,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.subjects.schemas import SubjectIn
+from app.text import Text
 
 
 class FlagStatus(StrEnum):
@@ -27,15 +28,15 @@ class FlagCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: SubjectIn
-    category: str = Field(
+    category: Text = Field(
         pattern=r"^[A-Z][A-Z0-9_]{0,63}$", description="a code from GET /v1/typologies"
     )
-    description: str = Field(default="", max_length=2000)
+    description: Text = Field(default="", max_length=2000)
     amount_lost_vnd: int | None = Field(default=None, ge=0, le=MAX_VND, strict=True)
-    case_reference: str | None = Field(
+    case_reference: Text | None = Field(
         default=None, min_length=1, max_length=100, description="police only"
     )
-    holder_name: str | None = Field(default=None, min_length=1, max_length=200)
+    holder_name: Text | None = Field(default=None, min_length=1, max_length=200)
 
 
 class FlagDecision(BaseModel):

@@ -107,16 +107,27 @@ def parse_key(key: str) -> Subject:
     normalises to something else raises ``InvalidIdentifier`` with field ``key``, as
     does a key without two colons. Invalid parts raise with that part's field.
     """
+    subject = normalise_key(key)
+    if subject.key != key:
+        raise InvalidIdentifier("key", f"not canonical, expected {subject.key!r}")
+    return subject
+
+
+def normalise_key(key: str) -> Subject:
+    """The subject a key typed by a person stands for: ``kind:institution:identifier``
+    with each part written any way :func:`normalise_subject` accepts.
+
+    Unlike :func:`parse_key` the key need not be canonical: ``phone::0912 345 678`` and
+    ``bank_account:VCB:0011-0023-45678`` are the subjects they name. Raises
+    ``InvalidIdentifier`` (field ``key`` without two colons, else the offending part's).
+    """
     if len(key) > _MAX_KEY_LENGTH:
         raise InvalidIdentifier("key", f"longer than {_MAX_KEY_LENGTH} characters")
     parts = key.split(":", 2)
     if len(parts) != 3:
         raise InvalidIdentifier("key", "expected kind:institution:identifier")
     kind, institution, identifier = parts
-    subject = normalise_subject(kind, institution or None, identifier)
-    if subject.key != key:
-        raise InvalidIdentifier("key", f"not canonical, expected {subject.key!r}")
-    return subject
+    return normalise_subject(kind, institution or None, identifier)
 
 
 def _bank(institution: str | None) -> str:

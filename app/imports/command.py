@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -64,13 +65,16 @@ def import_file(
         "already_flagged": report.already_flagged,
         "committed": report.committed,
         "error_count": report.error_count,
-        "errors": [vars(e) for e in report.errors],
+        "errors": [dataclasses.asdict(e) for e in report.errors],
     }
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
         emit({k: v for k, v in summary.items() if k != "errors"}, False, "import")
-        for error in report.errors[:50]:
-            err_console.print(f"row {error.row}: {error.field}: {error.message}")
+    # On stderr in both modes (stdout stays one JSON document with --json); one unwrapped
+    # line per error, its text never read as markup ("[...]" is common in messages).
+    for error in report.errors[:50]:
+        line = f"row {error.row}: {error.field}: {error.message}"
+        err_console.print(line, markup=False, highlight=False, soft_wrap=True)
     if not report.committed:
         raise typer.Exit(code=1)

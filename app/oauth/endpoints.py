@@ -11,6 +11,7 @@ from app.db.session import ReadSession
 from app.errors import InvalidClient, problem_responses
 from app.oauth.schemas import TokenResponse
 from app.oauth.service import OAuthError, issue_access_token
+from app.text import Text, is_clean
 
 # Public by design: the client authenticates with its credentials, not a bearer token.
 router = APIRouter(tags=["auth"])
@@ -29,7 +30,10 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     if not sep:
         raise InvalidClient("malformed HTTP Basic credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
-    return unquote(client_id), unquote(secret)
+    client_id, secret = unquote(client_id), unquote(secret)
+    if not (is_clean(client_id) and is_clean(secret)):  # "%00" would reach the database
+        raise InvalidClient("malformed HTTP Basic credentials")
+    return client_id, secret
 
 
 @router.post(
@@ -40,10 +44,10 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 async def token(
     request: Request,
     session: ReadSession,
-    grant_type: Annotated[str, Form(max_length=64)],
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=512)] = None,
-    scope: Annotated[str | None, Form(max_length=400)] = None,
+    grant_type: Annotated[Text, Form(max_length=64)],
+    client_id: Annotated[Text | None, Form(max_length=64)] = None,
+    client_secret: Annotated[Text | None, Form(max_length=512)] = None,
+    scope: Annotated[Text | None, Form(max_length=400)] = None,
 ) -> Any:
     """Exchange client credentials for a short-lived access token (RFC 6749 §4.4).
 

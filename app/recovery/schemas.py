@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.flags.schemas import MAX_VND
 from app.subjects.schemas import SubjectIn
+from app.text import Text
 
 RecoveryAction = Literal["freeze", "release", "return"]
 
@@ -19,8 +20,8 @@ class RecoveryCreate(BaseModel):
     subject: SubjectIn
     action: RecoveryAction
     amount_vnd: int = Field(gt=0, le=MAX_VND, strict=True, description="whole VND, no fractions")
-    case_reference: str | None = Field(default=None, min_length=1, max_length=100)
-    note: str | None = Field(default=None, max_length=2000)
+    case_reference: Text | None = Field(default=None, min_length=1, max_length=100)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class RecoveryTotals(BaseModel):

@@ -25,6 +25,7 @@ from app.subjects.answer import encode, lookup_answer
 from app.subjects.schemas import BatchItemError
 from app.subjects.service import identify_raw
 from app.sync.listing import UNLISTED, Listing
+from app.text import is_clean
 from app.warnings.service import record_lookups
 
 _FIELDS = frozenset(("kind", "institution", "identifier"))
@@ -49,6 +50,10 @@ def item_key(item: Any, index: int) -> str | BatchItemError:
             and 0 < len(identifier) <= _MAX_LENGTH
             and (institution is None or type(institution) is str)
             and len(institution or "") <= _MAX_LENGTH
+            # A NUL or lone surrogate is SubjectIn's to refuse: the normaliser would echo
+            # it into an error that no JSON encoder can write.
+            and is_clean(identifier)
+            and (institution is None or is_clean(institution))
         ):
             try:
                 return normalise_subject(kind, institution, identifier).key

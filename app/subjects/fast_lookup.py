@@ -46,6 +46,9 @@ class LookupFastPath:
             or scope["type"] != "http"
             or scope["path"] not in (PATH, BATCH_PATH)
             or scope["method"] != "POST"
+            # Query parameters are none of this path's business: the framework's check
+            # answers them (the lookups declare none, so any is a 422).
+            or scope["query_string"]
         ):
             await self.app(scope, receive, send)
             return

@@ -3,8 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from app.identifiers.normalise import InvalidIdentifier, normalise_key
+from app.text import Text
 
 SubjectKind = Literal["bank_account", "ewallet", "phone"]
 Risk = Literal["none", "low", "medium", "high"]
@@ -13,6 +17,22 @@ SubjectKey = Annotated[
     str, Path(min_length=5, max_length=160, description="canonical key, URL-encoded")
 ]
 
+
+def _normalised_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    try:
+        return normalise_key(key).key
+    except InvalidIdentifier as exc:
+        raise PydanticCustomError("value_error", "{reason}", {"reason": exc.reason}) from None
+
+
+# A list's ``key`` filter: typed like any identifier (SPEC §3), e.g. phone::0912 345 678.
+SubjectKeyFilter = Annotated[
+    Text | None,
+    Query(max_length=160, description="subject key, normalised like any identifier"),
+    AfterValidator(_normalised_key),
+]
 
 MAX_BATCH_ITEMS = 1000
 
@@ -31,12 +51,12 @@ class SubjectIn(BaseModel):
     )
 
     kind: SubjectKind
-    institution: str | None = Field(
+    institution: Text | None = Field(
         default=None,
         max_length=64,
         description="BIN, bank code or short name; e-wallet code; null for phones",
     )
-    identifier: str = Field(min_length=1, max_length=64)
+    identifier: Text = Field(min_length=1, max_length=64)
 
 
 class LookupResult(BaseModel):
@@ -86,7 +106,7 @@ class BatchLookupResponse(BaseModel):
 class VietQRLookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payload: str = Field(min_length=1, max_length=512, description="the EMVCo VietQR string")
+    payload: Text = Field(min_length=1, max_length=512, description="the EMVCo VietQR string")
 
 
 class VietQRLookupResult(LookupResult):

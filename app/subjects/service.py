@@ -22,6 +22,7 @@ from app.subjects.repository import SubjectEventRepository, SubjectRepository
 from app.subjects.risk import ACTIONS, RISK_NAMES, FlagFacts, derive_risk
 from app.subjects.schemas import SubjectIn, SubjectRecord
 from app.sync.mirror import subject_index_state
+from app.text import safe_loc
 from app.warnings.service import record_lookups
 
 
@@ -60,8 +61,10 @@ def identify_raw(item: Any, loc: Sequence[str | int]) -> Identifier:
     try:
         subject = SubjectIn.model_validate(item)
     except ValidationError as exc:
+        # An unknown key is named in loc; it may be what cannot be written as JSON.
         errors = [
-            {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+            {"loc": [*loc, *safe_loc(e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
         ]
         raise InvalidInput("subject is not valid", errors=errors) from None
     return identify(subject, loc)

@@ -259,7 +259,8 @@ def test_rotation_keeps_old_tokens_valid(tmp_path: Path, open_umask: None) -> No
     retired_pem = retired.read_bytes()
     assert retired_pem.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert b"PRIVATE" not in retired_pem
-    assert stat.S_IMODE(retired.stat().st_mode) == 0o644  # public half only: world-readable
+    # Public half only, yet SPEC §8 "Files": every key file the product creates is 0600.
+    assert stat.S_IMODE(retired.stat().st_mode) == 0o600
     assert stray_files(tmp_path, "jwt.pem", retired.name) == set()
 
     after = SigningKeys.load_or_create(key_file)

@@ -19,6 +19,19 @@ _TEXT = st.one_of(
     st.sampled_from(["VCB", "970436", "Vietcombank", "MOMO", "momo", "ZALOPAY", "NOPE", ""]),
     st.sampled_from(["0011 0023-45678", "0912 345 678", "+84912345678", "84 912 345 678"]),
     st.text(max_size=70),
+    # NUL and lone surrogates (SPEC §8 "Text"): SubjectIn's to refuse, never the shortcut's.
+    st.sampled_from(["0912\x00345678", "\ud800", "VCB\udfff", "\x00"]),
+    st.text(st.characters(codec=None, exclude_categories=()), max_size=20),
+)
+# Well-formed items whose strings may hold what no database stores: the shortcut's domain.
+_STRINGS = st.one_of(
+    st.sampled_from(["VCB", "MOMO", "0912 345 678", "0011002345678", "\x00", "\ud800"]),
+    st.sampled_from(["0912\x00345678", "VCB\udfff", "970436\x00", "0912345678\ud800"]),
+    st.text(st.characters(codec=None, exclude_categories=()), min_size=1, max_size=20),
+)
+_PLAIN_ITEM = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["bank_account", "ewallet", "phone"]), "identifier": _STRINGS},
+    optional={"institution": st.one_of(st.none(), _STRINGS)},
 )
 _VALUE = st.one_of(st.none(), _TEXT, st.integers(), st.booleans(), st.lists(st.integers()))
 _KIND = st.one_of(st.sampled_from(["bank_account", "ewallet", "phone", "PHONE", ""]), _VALUE)
@@ -44,6 +57,22 @@ def reference(item: Any, index: int) -> str | BatchItemError:
 @given(item=_ITEM, index=st.integers(min_value=0, max_value=999))
 def test_item_key_matches_full_validation(item: Any, index: int) -> None:
     assert item_key(item, index) == reference(item, index)
+
+
+@settings(max_examples=500)
+@given(item=_PLAIN_ITEM, index=st.integers(min_value=0, max_value=999))
+def test_item_key_matches_full_validation_for_any_text(item: Any, index: int) -> None:
+    assert item_key(item, index) == reference(item, index)
+
+
+@settings(max_examples=500)
+@given(item=st.one_of(_ITEM, _PLAIN_ITEM), index=st.integers(min_value=0, max_value=999))
+def test_every_error_entry_can_be_written_as_json(item: Any, index: int) -> None:
+    # A surrogate echoed into an entry made the whole batch a 500 (to_json refuses it).
+    found = item_key(item, index)
+    if isinstance(found, BatchItemError):
+        entry = to_json({"index": index, "result": None, "error": found.model_dump(mode="json")})
+        assert b"\\u0000" not in entry and b"\\ud8" not in entry
 
 
 def test_plain_items() -> None:
