@@ -48,7 +48,7 @@ class FlagDecision(BaseModel):
         json_schema_extra={"examples": [{"reason": "confirmed by case 123/2026/PC02"}]},
     )
 
-    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    reason: Text | None = Field(default=None, min_length=1, max_length=2000)
 
 
 class FlagSubject(BaseModel):
