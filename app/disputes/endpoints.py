@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.db.session import ReadSession, resource_response, writing
 from app.db.types import utcnow
+from app.db.unit_of_work import UnitOfWork
 from app.disputes.auth import DisputeReader, Opener, Resolver
 from app.disputes.policy import sees_every_dispute
 from app.disputes.repository import DisputeRepository
@@ -70,14 +71,11 @@ async def create_dispute(
     have an active flag, and a subject has at most one open dispute (409 naming it)."""
     dispute_days = request.app.state.runtime.settings.dispute_days
 
-    async with writing(request, actor) as uow:
+    async def create(uow: UnitOfWork) -> tuple[DisputeRead, int, str]:
+        row = await open_dispute(uow, body, dispute_days=dispute_days)
+        return dispute_read(*row), row[0].version, f"/v1/disputes/{row[0].id}"
 
-        async def create() -> tuple[DisputeRead, int, str]:
-            row = await open_dispute(uow, body, dispute_days=dispute_days)
-            return dispute_read(*row), row[0].version, f"/v1/disputes/{row[0].id}"
-
-        response = await idempotent_create(uow, request, body, create)
-    return response
+    return await idempotent_create(request, actor, body, create)
 
 
 @router.get(

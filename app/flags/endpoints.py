@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.auth.actor import Actor
 from app.db.session import ReadSession, resource_response, writing
+from app.db.unit_of_work import UnitOfWork
 from app.errors import (
     AUTH_ERRORS,
     IdempotencyKeyReused,
@@ -55,14 +56,11 @@ async def report_flag(
     response."""
     ttl_days = request.app.state.runtime.settings.flag_ttl_days
 
-    async with writing(request, actor) as uow:
+    async def create(uow: UnitOfWork) -> tuple[FlagRead, int, str]:
+        row = await create_flag(uow, body, ttl_days=ttl_days)
+        return flag_read(*row), row[0].version, f"/v1/flags/{row[0].id}"
 
-        async def create() -> tuple[FlagRead, int, str]:
-            row = await create_flag(uow, body, ttl_days=ttl_days)
-            return flag_read(*row), row[0].version, f"/v1/flags/{row[0].id}"
-
-        response = await idempotent_create(uow, request, body, create)
-    return response
+    return await idempotent_create(request, actor, body, create)
 
 
 @router.get(

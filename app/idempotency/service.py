@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.session import resource_response
+from app.auth.actor import Actor
+from app.db.session import resource_response, writing
 from app.db.unit_of_work import UnitOfWork
 from app.errors import IdempotencyKeyReused, InvalidInput
 from app.models import IdempotencyRecord
@@ -86,28 +87,30 @@ async def remember(
     await session.flush()
 
 
+Create = Callable[[UnitOfWork], Awaitable[tuple[BaseModel, int, str]]]
+
+
 async def idempotent_create(
-    uow: UnitOfWork,
-    request: Request,
-    body: BaseModel,
-    create: Callable[[], Awaitable[tuple[BaseModel, int, str]]],
+    request: Request, actor: Actor, body: BaseModel, create: Create
 ) -> Response:
-    """Run a create once per ``Idempotency-Key`` and build its 201 (or the replay).
+    """Run a create once per ``Idempotency-Key`` in its own unit of work; answer its 201
+    (or the stored replay) once that unit of work has committed.
 
     ``create`` returns the resource, its version (for the ETag) and its location. The unit
-    of work already holds the write lock, so two concurrent retries cannot both miss the
-    record; the response is sent only after the unit of work commits.
+    of work holds the write lock before the key is looked up, so two concurrent retries
+    cannot both miss the record.
     """
     key = idempotency_key(request)
-    actor = uow.actor
     assert actor.org_id is not None
     fingerprint = request_fingerprint(body.model_dump(mode="json"))
-    if key is not None:
-        replayed = await replay(uow.session, actor.org_id, key, fingerprint)
+    async with writing(request, actor) as uow:
+        replayed = (
+            None if key is None else await replay(uow.session, actor.org_id, key, fingerprint)
+        )
         if replayed is not None:
             return replayed
-    resource, version, location = await create()
-    if key is not None:
-        body_json = resource.model_dump_json()
-        await remember(uow.session, actor.org_id, key, fingerprint, 201, body_json, etag(version))
+        resource, version, location = await create(uow)
+        if key is not None:
+            stored = resource.model_dump_json()
+            await remember(uow.session, actor.org_id, key, fingerprint, 201, stored, etag(version))
     return resource_response(resource, version, status_code=201, headers={"Location": location})

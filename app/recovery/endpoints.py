@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Request
 
-from app.db.session import ReadSession, writing
+from app.db.session import ReadSession
+from app.db.unit_of_work import UnitOfWork
 from app.errors import (
     AUTH_ERRORS,
     IdempotencyKeyReused,
@@ -41,14 +42,12 @@ async def create_recovery(
     (`case_reference`; entries without one share a no-case bucket): a release or return
     larger than what its case still holds is a 422. Phone numbers hold no money (422).
     Send `Idempotency-Key`."""
-    async with writing(request, actor) as uow:
 
-        async def create() -> tuple[RecoveryRead, int, str]:
-            read = await record_entry(uow, body)
-            return read, 1, f"/v1/subjects/{quote(read.subject_key, safe='')}/recoveries"
+    async def create(uow: UnitOfWork) -> tuple[RecoveryRead, int, str]:
+        read = await record_entry(uow, body)
+        return read, 1, f"/v1/subjects/{quote(read.subject_key, safe='')}/recoveries"
 
-        response = await idempotent_create(uow, request, body, create)
-    return response
+    return await idempotent_create(request, actor, body, create)
 
 
 @router.get(
