@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from app.audit.auth import Auditor
-from app.audit.schemas import AuditEvent, AuditEventPage, VerifyResult
+from app.audit.checkpoint import CheckpointError, checkpoint_jwks, configured_public_keys
+from app.audit.schemas import (
+    AuditEvent,
+    AuditEventPage,
+    CheckpointJwk,
+    CheckpointKeySet,
+    VerifyResult,
+)
 from app.audit.verify import verify_chain
 from app.db.session import ReadSession
 from app.errors import (
@@ -18,6 +26,7 @@ from app.models import ChangeEvent, RegistryHead
 from app.pagination import Limit
 
 router = APIRouter(tags=["audit"])
+log = logging.getLogger(__name__)
 
 
 @router.get(
@@ -47,3 +56,17 @@ async def audit_verify(session: ReadSession, actor: Auditor) -> VerifyResult:
     """Recompute the whole hash chain and report the first `seq` that does not verify
     (`first_bad_seq`), or `ok` with the head `seq` and hash to keep."""
     return await verify_chain(session)
+
+
+@router.get("/v1/audit/checkpoint-keys", response_model=CheckpointKeySet)
+async def checkpoint_keys(request: Request) -> CheckpointKeySet:
+    """Public: the keys that verify signed audit checkpoints, as a JWK Set (ES256, `kid` =
+    RFC 7638 thumbprint). Empty until the first `registry audit checkpoint` creates the key;
+    this endpoint never creates one."""
+    key_file = request.app.state.runtime.settings.checkpoint_key_file
+    try:
+        jwks = checkpoint_jwks(configured_public_keys(key_file))
+    except CheckpointError as exc:
+        log.error("checkpoint key unusable: %s", exc)
+        jwks = {"keys": []}
+    return CheckpointKeySet(keys=[CheckpointJwk(**jwk) for jwk in jwks["keys"]])

@@ -36,3 +36,21 @@ class VerifyResult(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     reason: str | None = None
+
+
+class CheckpointJwk(BaseModel):
+    """One EC P-256 public key that verifies audit checkpoints (RFC 7517)."""
+
+    kty: str
+    crv: str
+    x: str
+    y: str
+    kid: str
+    alg: str
+    use: str
+
+
+class CheckpointKeySet(BaseModel):
+    """The JWK Set of the checkpoint public keys (RFC 7517 §5)."""
+
+    keys: list[CheckpointJwk]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.chain import canonical_bytes, chain_hash
-from app.audit.checkpoint import check_checkpoint, make_checkpoint
+from app.audit.checkpoint import check_checkpoint, configured_public_keys, make_checkpoint
 from app.audit.verify import verify_chain
 from app.models import ChangeEvent
 from tests import databases
@@ -169,8 +170,9 @@ async def test_consistent_rewrite_passes_the_chain_but_not_a_checkpoint(
     key_file = tmp_path / "checkpoint.pem"
     db = app.state.runtime.db
     async with db.read_session() as session:
-        token, seq, _ = await make_checkpoint(session, key_file)
-        assert (await check_checkpoint(session, key_file, token)).ok
+        signed = await make_checkpoint(session, key_file)
+        keys = configured_public_keys(key_file)
+        assert (await check_checkpoint(session, signed, keys)).ok
     await tamper(app)  # SQLite: triggers dropped
     async with db.write_session() as session:
         if databases.ENGINE == "postgresql":
@@ -179,10 +181,13 @@ async def test_consistent_rewrite_passes_the_chain_but_not_a_checkpoint(
         await session.commit()
     assert await verify(app) == (True, None)
     async with db.read_session() as session:
-        check = await check_checkpoint(session, key_file, token)
-        assert not check.ok and check.seq == seq
-        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-        assert not (await check_checkpoint(session, key_file, forged)).ok
+        check = await check_checkpoint(session, signed, keys)
+        assert (check.ok, check.seq, check.status) == (False, signed.head_seq, "rewritten")
+        sig = signed.signature
+        forged = dataclasses.replace(
+            signed, signature=sig[:-4] + ("AAAA" if not sig.endswith("AAAA") else "BBBB")
+        )
+        assert (await check_checkpoint(session, forged, keys)).status == "bad-signature"
 
 
 def test_canonical_encoding_ignores_order_whitespace_and_escapes() -> None:

@@ -40,6 +40,7 @@ PUBLIC_OPERATIONS = frozenset(
         ("GET", "/readyz"),
         ("POST", "/v1/oauth/token"),
         ("GET", "/.well-known/jwks.json"),
+        ("GET", "/v1/audit/checkpoint-keys"),
         ("GET", "/v1/typologies"),
     }
 )
