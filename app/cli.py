@@ -272,11 +272,22 @@ def audit_verify(
                     )
         except (CheckpointError, OSError) as exc:
             raise _fail(str(exc)) from None
-    result = run_read(verify_chain).model_dump()
-    if checkpoint is not None:
-        check = run_read(lambda s: check_checkpoint(s, document, keys))
-        result["checkpoint"] = check.as_dict()
-        result["ok"] = result["ok"] and check.ok
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db.files import sqlite_file
+
+    database_file = sqlite_file(settings.database_url)
+    if database_file is not None and not database_file.is_file():
+        # Connecting would create an empty file: an auditor's typo must not look like a chain.
+        raise _fail(f"no SQLite database file at {database_file} (REGISTRY_DATABASE_URL)")
+    try:
+        result = run_read(verify_chain).model_dump()
+        if checkpoint is not None:
+            check = run_read(lambda s: check_checkpoint(s, document, keys))
+            result["checkpoint"] = check.as_dict()
+            result["ok"] = result["ok"] and check.ok
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(f"cannot read the audit chain from the database: {exc}") from None
     emit(result, as_json, "audit chain")
     if not result["ok"]:
         raise typer.Exit(code=1)

@@ -372,6 +372,22 @@ def test_an_older_bare_jws_checkpoint_is_still_accepted(operator: Path, tmp_path
     assert result["checkpoint"]["status"] == "bad-signature"
 
 
+def test_a_missing_database_file_is_exit_2_and_not_created(
+    operator: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, pem = checkpoint(tmp_path), public_key(tmp_path)
+    missing = tmp_path / "auditor" / "copy.db"
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{missing}")
+    result = run("audit", "verify", "--checkpoint", str(path), "--public-key", str(pem), code=2)
+    assert "no SQLite database file" in result.stderr and "Traceback" not in result.output
+    assert not missing.exists()
+    # A file that is not a registry database: exit 2 with the reason, no traceback.
+    missing.parent.mkdir()
+    missing.write_bytes(b"")
+    result = run("audit", "verify", "--checkpoint", str(path), "--public-key", str(pem), code=2)
+    assert "cannot read the audit chain" in result.stderr and "Traceback" not in result.output
+
+
 def test_the_jwks_is_accepted_as_the_public_key(operator: Path, tmp_path: Path) -> None:
     path, pem = checkpoint(tmp_path), public_key(tmp_path)
     exported = as_json(run("audit", "public-key", "--json"))
