@@ -230,3 +230,19 @@ async def run_sealing(db: Database, interval: float, lag_seconds: float) -> None
                 log.info("sealed %d warnings", sealed)
         except Exception:  # a database fault: try again next interval
             log.warning("sealing warnings failed", exc_info=True)
+
+
+async def _seal_once() -> int:
+    from app.config import get_settings
+    from app.db.engine import create_database
+
+    settings = get_settings()
+    db = create_database(settings)
+    try:
+        return await seal_warnings(db, lag_seconds=settings.warning_seal_lag_seconds)
+    finally:
+        await db.dispose()
+
+
+if __name__ == "__main__":  # ``python -m app.warnings.seal``: one pass, for cron
+    print(json.dumps({"sealed": asyncio.run(_seal_once())}))
