@@ -367,3 +367,29 @@ def test_models_used_here_are_the_state_tables() -> None:
 
     checked = {t.id_column.class_ for t in TABLES}
     assert {Subject, Flag, Dispute, RecoveryEntry, Warning, Client} <= checked
+
+
+async def test_the_server_seals_warnings_in_the_background(settings: Settings) -> None:
+    fast = settings.model_copy(
+        update={"warning_seal_interval_seconds": 0.05, "warning_seal_lag_seconds": 0.0}
+    )
+    served = create_app(fast)
+    async with LifespanManager(served, startup_timeout=30, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=served)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
+            police = await make_caller(served, c, "C06", "police")
+            bank = await make_caller(served, c, "VCB", "bank")
+            assert (await c.post("/v1/flags", json=flag_body(), headers=police.headers)).is_success
+            assert (await lookup(c, bank, ACCOUNT))["warning_id"]
+            db = served.state.runtime.db
+            for _ in range(100):
+                async with db.read_session() as session:
+                    result = await verify_chain(session)
+                if result.unsealed_warnings == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert result.ok and result.unsealed_warnings == 0
+            async with db.read_session() as session:
+                stmt = select(ChangeEvent.state).where(ChangeEvent.entity_type == "warning_seal")
+                seals = (await session.execute(stmt)).scalars().all()
+            assert [s["count"] for s in seals] == [1]
