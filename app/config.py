@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # (app.subjects.fast_lookup). Off, the framework routes answer: same bytes, slower.
     lookup_fast_path: bool = True
     expiry_interval_seconds: float = Field(default=60.0, gt=0)
+    # Warnings are sealed (a chained digest over each range, app.warnings.seal) this often,
+    # once they are this old: a warning commits behind its lookup, so the lag must exceed
+    # the longest a warning batch can take to commit after its created_at.
+    warning_seal_interval_seconds: float = Field(default=60.0, gt=0)
+    warning_seal_lag_seconds: float = Field(default=120.0, ge=0)
     log_level: str = "INFO"
     # After start, move every live object out of the cyclic collector's reach (gc.freeze):
     # full collections then skip the framework's and the index's objects, which cut the

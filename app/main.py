@@ -37,6 +37,7 @@ from app.subjects.fast_lookup import LookupFastPath
 from app.sync.mirror import RegistryMirror
 from app.typologies.endpoints import router as typologies_router
 from app.warnings.endpoints import router as warnings_router
+from app.warnings.seal import run_sealing
 from app.warnings.writer import WarningWriter
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,14 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
+        asyncio.create_task(
+            run_sealing(
+                runtime.db,
+                runtime.settings.warning_seal_interval_seconds,
+                runtime.settings.warning_seal_lag_seconds,
+            ),
+            name="warning-seal",
+        ),
     ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuditEvent(BaseModel):
@@ -29,13 +29,30 @@ class AuditEventPage(BaseModel):
     head_seq: int
 
 
+class StateMismatch(BaseModel):
+    """A row that is not the state its latest change event records (``seq`` null: the row
+    has no event), or a warning seal its warnings no longer match."""
+
+    entity_type: str
+    entity_id: str
+    seq: int | None
+    reason: str | None = None
+
+
 class VerifyResult(BaseModel):
-    ok: bool
+    ok: bool = Field(description="the chain verifies and so does every state table")
     checked: int
     head_seq: int
     head_hash: str
     first_bad_seq: int | None
     reason: str | None = None
+    state_ok: bool = Field(
+        default=True,
+        description="every row of every state table equals its latest change event's state,"
+        " and every sealed warning its seal",
+    )
+    first_state_mismatch: StateMismatch | None = None
+    unsealed_warnings: int = Field(default=0, description="warnings not sealed yet (no error)")
 
 
 class CheckpointJwk(BaseModel):

@@ -48,7 +48,31 @@ def _check(event: ChangeEvent, expected_seq: int, prev_hash: str) -> str | None:
 
 
 async def verify_chain(session: AsyncSession, *, up_to: int | None = None) -> VerifyResult:
-    """Walk the chain in ``seq`` order (in batches, so memory stays flat)."""
+    """Walk the chain in ``seq`` order (in batches, so memory stays flat); then, unless
+    verifying only up to a checkpoint's ``seq``, check every state table against it
+    (``app.audit.state``) and every warning seal (``app.warnings.seal``)."""
+    result = await _verify_links(session, up_to=up_to)
+    if up_to is not None:
+        return result
+    # Imported here: the state functions live with their services, which import the chain.
+    from app.audit.state import verify_state
+    from app.warnings.seal import verify_seals
+
+    mismatch = await verify_state(session)
+    unsealed = 0
+    if mismatch is None:
+        mismatch, unsealed = await verify_seals(session)
+    result.unsealed_warnings = unsealed
+    if mismatch is not None:
+        result.state_ok = False
+        result.first_state_mismatch = mismatch
+        result.ok = False
+        if result.reason is None:
+            result.reason = f"{mismatch.entity_type} {mismatch.entity_id}: {mismatch.reason}"
+    return result
+
+
+async def _verify_links(session: AsyncSession, *, up_to: int | None) -> VerifyResult:
     head = (await session.execute(select(RegistryHead))).scalar_one()
     limit = head.seq if up_to is None else min(up_to, head.seq)
     prev_hash, expected, checked = GENESIS_HASH, 1, 0

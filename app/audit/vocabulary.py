@@ -20,6 +20,8 @@ class EntityType(StrEnum):
     DISPUTE = "dispute"
     RECOVERY = "recovery"
     WARNING = "warning"
+    # a digest over a range of warnings (app.warnings.seal): warnings are not chained
+    WARNING_SEAL = "warning_seal"
     ORGANISATION = "organisation"
     CLIENT = "client"
     SECURITY = "security"
@@ -44,6 +46,7 @@ class Action(StrEnum):
     RETURN = "return"
     # warning
     OUTCOME_RECORDED = "outcome_recorded"
+    SEALED = "sealed"
     # organisation and client
     CREATED = "created"
     DEACTIVATED = "deactivated"

@@ -50,6 +50,8 @@ class RegistryMirror:
         self.principals: dict[str, Principal] = {}
         self.seq = 0
         self.synced_at = 0.0
+        # Why the subject table disagrees with the chain (found at load), or None.
+        self.state_error: str | None = None
         self._lock = asyncio.Lock()
 
     def listing(self, key: str) -> Listing:
@@ -59,37 +61,81 @@ class RegistryMirror:
 
     @property
     def fresh(self) -> bool:
-        return time.monotonic() - self.synced_at <= self.max_staleness
+        """Lookups may be answered: in step with the database, and with the chain."""
+        return self.state_error is None and time.monotonic() - self.synced_at <= self.max_staleness
 
     async def load(self) -> None:
-        """Full load at start: head, listed subjects, principals."""
+        """Full load at start: head, listed subjects, principals.
+
+        The index is built from the chain (the latest event of every subject, replayed in
+        ``seq`` order, as ``refresh`` follows it), then every listed row of the mutable
+        ``subject`` table is checked against it: a row someone edited behind the chain
+        sets ``state_error``, and lookups answer 503 rather than trust either."""
         async with self._lock, self.db.read_session() as session:
             head = (await session.execute(select(RegistryHead.seq))).scalar_one_or_none() or 0
-            sets = CategorySets()
-            listings: dict[str, int] = {}
-            # Columns only, streamed: a million ORM objects at once would set the worker's
-            # memory high-water mark for its whole life.
-            stmt = (
-                select(
-                    Subject.key,
-                    Subject.risk_level,
-                    Subject.categories,
-                    Subject.under_dispute,
-                    Subject.first_flagged_at,
-                    Subject.last_changed_at,
-                )
-                .where((Subject.risk_level > 0) | Subject.under_dispute)
+            self.category_sets = CategorySets()
+            self.listings = {}
+            events = (
+                select(ChangeEvent.subject_key, ChangeEvent.state)
+                .where(ChangeEvent.entity_type == EntityType.SUBJECT, ChangeEvent.seq <= head)
+                .order_by(ChangeEvent.seq)
                 .execution_options(yield_per=_BATCH)
             )
-            async for key, risk, categories, disputed, first, last in await session.stream(stmt):
-                packed = pack(sets, risk, categories, disputed, first, last)
-                if packed is not None:
-                    listings[key] = packed
-            self.category_sets = sets
-            self.listings = listings
+            async for key, state in await session.stream(events):
+                self._apply_subject(key, state)
+            self.state_error = await self._check_table(session)
+            if self.state_error is not None:
+                log.error("not answering lookups: %s", self.state_error)
             self.principals = await self._load_principals(session)
             self.seq = head
             self.synced_at = time.monotonic()
+
+    async def _check_table(self, session: Any) -> str | None:
+        """Why the listed rows of ``subject`` disagree with the chain's index, or None."""
+        sets, listings = self.category_sets, self.listings
+        # Columns only, streamed: a million ORM objects at once would set the worker's
+        # memory high-water mark for its whole life.
+        stmt = (
+            select(
+                Subject.key,
+                Subject.risk_level,
+                Subject.categories,
+                Subject.under_dispute,
+                Subject.first_flagged_at,
+                Subject.last_changed_at,
+            )
+            .where((Subject.risk_level > 0) | Subject.under_dispute)
+            .execution_options(yield_per=_BATCH)
+        )
+        matched = 0
+        async for key, risk, categories, disputed, first, last in await session.stream(stmt):
+            try:
+                packed = pack(sets, risk, categories, disputed, first, last)
+            except (TypeError, ValueError, OverflowError):
+                packed = -1
+            if listings.get(key) != packed:
+                return (
+                    f"subject {key} in the subject table differs from its latest change event"
+                    " (the table was changed behind the audit chain)"
+                )
+            matched += 1
+        if matched == len(listings):
+            return None
+        # Some subject the chain lists is not listed in the table: name one (rare path).
+        keys = list(listings)
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start : start + _BATCH]
+            listed = select(Subject.key).where(
+                Subject.key.in_(batch), (Subject.risk_level > 0) | Subject.under_dispute
+            )
+            present = set((await session.execute(listed)).scalars().all())
+            for key in batch:
+                if key not in present:
+                    return (
+                        f"subject {key} is listed by its latest change event but not in the"
+                        " subject table (the table was changed behind the audit chain)"
+                    )
+        return "the subject table disagrees with the audit chain"
 
     async def refresh(self) -> None:
         """Apply every relevant change event committed since the last refresh."""
