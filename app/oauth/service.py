@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import parse_scopes, scopes_for_kind
 from app.auth.tokens import issue_token
-from app.errors import AppError
+from app.errors import AppError, InvalidClient
+from app.oauth.failures import FailedAuthLimit
 from app.oauth.schemas import TokenResponse
 from app.organisations.service import authenticate_client
 from app.runtime import Runtime
@@ -27,10 +28,26 @@ class OAuthError(AppError):
 
 
 async def issue_access_token(
-    session: AsyncSession, runtime: Runtime, *, client_id: str, secret: str, scope: str | None
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    client_id: str,
+    secret: str,
+    scope: str | None,
+    address: str,
 ) -> TokenResponse:
-    """Authenticate the client and issue a JWT with the requested (or all its) scopes."""
-    client, org = await authenticate_client(session, client_id, secret)
+    """Authenticate the client and issue a JWT with the requested (or all its) scopes.
+
+    The failed-authentication limit is checked first (429), so a refused attempt never
+    reaches scrypt.
+    """
+    limit = FailedAuthLimit(runtime.limiter.store, runtime.settings)
+    await limit.check(client_id, address)
+    try:
+        client, org = await authenticate_client(session, client_id, secret)
+    except InvalidClient:
+        await limit.failed(client_id, address)
+        raise
     held = [s for s in client.scopes.split() if s in scopes_for_kind(org.kind)]
     if scope is None or not scope.strip():
         granted = held
