@@ -8,8 +8,9 @@ Counted per fixed window in the rate-limit store (in process, or Redis for sever
   part in those failures are refused. An address that has not failed for that client (the
   real client, elsewhere) still has its secret checked, so a flood cannot lock it out.
 
-The limit is checked before the secret is (scrypt, ~50 ms of CPU), so a refused attempt
-costs a counter read only.
+Every attempt is counted before the secret is checked (scrypt, ~50 ms of CPU) and taken
+back when it succeeds, so a refused attempt costs one counter round trip only and concurrent
+attempts cannot all slip under a limit while scrypt runs.
 """
 
 from __future__ import annotations
@@ -40,25 +41,32 @@ class FailedAuthLimit:
         now = time.time()
         return (int(now // self.window) + 1) * self.window - now
 
-    async def check(self, client_id: str, address: str) -> None:
-        """429 when this attempt is over a limit; call before checking the secret."""
+    async def begin(self, client_id: str, address: str) -> bool:
+        """Count this attempt as a failure until it succeeds; 429 when it is over a limit.
+
+        Call before checking the secret. Counting first (rather than after the check) keeps
+        concurrent attempts from all slipping under the limit while scrypt runs. Returns
+        whether the attempt was counted (False when the store is unavailable).
+        """
         try:
             by_address, by_pair, by_client = await self.store.add_counts(
-                self._keys(client_id, address), 0, self.window
+                self._keys(client_id, address), 1, self.window
             )
         except Exception:  # the shared store is down: authenticate, say so
             log.warning("rate-limit store unavailable", exc_info=True)
-            return
+            return False
         if (
-            by_address >= self.per_address
-            or by_pair >= self.per_pair
-            or (by_client >= self.per_client and by_pair > 0)
+            by_address > self.per_address
+            or by_pair > self.per_pair
+            # This attempt is in by_pair: > 1 means the address failed for this client before.
+            or (by_client > self.per_client and by_pair > 1)
         ):
             raise RateLimited("too many failed client authentications", self._retry_after())
+        return True
 
-    async def failed(self, client_id: str, address: str) -> None:
-        """Count one failed authentication."""
+    async def succeeded(self, client_id: str, address: str) -> None:
+        """Take back the count of an attempt that authenticated."""
         try:
-            await self.store.add_counts(self._keys(client_id, address), 1, self.window)
+            await self.store.add_counts(self._keys(client_id, address), -1, self.window)
         except Exception:
             log.warning("rate-limit store unavailable", exc_info=True)

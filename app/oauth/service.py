@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import parse_scopes, scopes_for_kind
 from app.auth.tokens import issue_token
-from app.errors import AppError, InvalidClient
+from app.errors import AppError
 from app.oauth.failures import FailedAuthLimit
 from app.oauth.schemas import TokenResponse
 from app.organisations.service import authenticate_client
@@ -42,12 +42,10 @@ async def issue_access_token(
     reaches scrypt.
     """
     limit = FailedAuthLimit(runtime.limiter.store, runtime.settings)
-    await limit.check(client_id, address)
-    try:
-        client, org = await authenticate_client(session, client_id, secret)
-    except InvalidClient:
-        await limit.failed(client_id, address)
-        raise
+    counted = await limit.begin(client_id, address)
+    client, org = await authenticate_client(session, client_id, secret)
+    if counted:
+        await limit.succeeded(client_id, address)
     held = [s for s in client.scopes.split() if s in scopes_for_kind(org.kind)]
     if scope is None or not scope.strip():
         granted = held

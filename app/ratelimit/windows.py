@@ -24,8 +24,8 @@ class WindowStore(Protocol):
         """Add keys to the window's set; return its size and the seconds until it ends."""
 
     async def add_counts(self, keys: Iterable[str], n: int, window: int) -> list[int]:
-        """Add ``n`` (0 only reads) to each named counter of the current window; return
-        their totals."""
+        """Add ``n`` (negative takes back, 0 only reads) to each named counter of the current
+        window; return their totals."""
 
 
 def _window(window: int) -> tuple[int, float]:

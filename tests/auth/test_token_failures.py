@@ -4,6 +4,7 @@ never locking out the real client presenting its secret from another address."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -122,6 +123,19 @@ async def test_distributed_flood_cannot_lock_out_the_real_client(
     async with from_address(limited_app, "198.51.100.9") as real:
         for _ in range(3):
             assert (await token_request(real, client_id, secret)).status_code == 200
+
+
+async def test_concurrent_flood_cannot_slip_under_the_limit(
+    limited_app: FastAPI, scrypt_calls: list[str]
+) -> None:
+    client_id, _ = await bank_client(limited_app)
+    async with from_address(limited_app, "203.0.113.30") as attacker:
+        answers = await asyncio.gather(
+            *(token_request(attacker, client_id, "wrong") for _ in range(30))
+        )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [401] * 3 + [429] * 27
+    assert len(scrypt_calls) == 3
 
 
 async def test_success_is_not_counted(limited_app: FastAPI) -> None:
