@@ -1,9 +1,12 @@
-"""ES256 signing-key management: load or create the key file, rotate it, publish a JWKS.
+"""ES256 signing-key management: the key file, sealing keys for the database, the JWKS.
 
-The current key is an EC P-256 private key stored as an unencrypted PKCS8 PEM file (mode 0600).
-Rotated-out keys live next to it as ``<key file name>.previous-<kid>.pem`` (also 0600) and are
-used for verification only, so tokens signed before a rotation stay valid until their file is
-deleted.
+``REGISTRY_JWT_KEY_FILE`` is an EC P-256 private key stored as an unencrypted PKCS8 PEM file
+(mode 0600), created on first start. The service signs with the keys of the ``signing_key``
+table (app.auth.key_store), which every process shares: the key file's key is adopted as the
+first of them, and ``KeySeal`` derives from it the key that seals the private keys stored
+there. ``SigningKeys.rotate`` (file-based: the old public key kept next to the file as
+``<key file name>.previous-<kid>.pem``) is what the checkpoint key and older deployments use;
+``registry key rotate`` rotates in the database instead.
 """
 
 from __future__ import annotations
