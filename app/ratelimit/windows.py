@@ -68,7 +68,7 @@ class LocalWindows:
         totals = []
         for name in keys:
             key = (name, window, start)
-            total = self._counts.get(key, 0) + n
+            total = max(0, self._counts.get(key, 0) + n)
             if n:
                 if key not in self._counts and len(self._counts) > 100_000:
                     self._counts = {k: v for k, v in self._counts.items() if k[2] == start}
