@@ -176,13 +176,26 @@ def client_revoke(client_id: str, as_json: JsonOption = False) -> None:
 
 @key_cli.command("rotate")
 def key_rotate(as_json: JsonOption = False) -> None:
-    """Start signing with a new key; the old one keeps verifying its unexpired tokens."""
-    from app.auth.keys import SigningKeys
+    """Start signing with a new key in every process; the old one keeps verifying the
+    tokens it signed before its retirement until they expire."""
+    from app.auth.key_store import rotate_signing_key
 
     settings = get_settings()
-    SigningKeys.load_or_create(settings.jwt_key_file)
-    kid = SigningKeys.rotate(settings.jwt_key_file)
-    emit({"kid": kid, "key_file": str(settings.jwt_key_file)}, as_json, "signing key rotated")
+    new, retired = run_in_transaction(
+        lambda uow: rotate_signing_key(
+            uow, settings.jwt_key_file, publish_delay=settings.key_publish_delay_seconds
+        ),
+        settings,
+    )
+    emit(
+        {
+            "kid": new.kid,
+            "signs_from": new.active_from.isoformat(),
+            "retired": [row.kid for row in retired],
+        },
+        as_json,
+        "signing key rotated",
+    )
 
 
 @cli.command()

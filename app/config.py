@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     jwt_issuer: str = "urn:vn-fraud-registry"
     jwt_audience: str = "urn:vn-fraud-registry:api"
     token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    # Every process re-reads the signing_key table this often (SPEC §8 "Signing keys").
+    key_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A rotated-in key is published this long before it signs, so every process already
+    # verifies it when the first token signed by it arrives. Keep it above the poll interval.
+    key_publish_delay_seconds: float = Field(default=3.0, ge=0, le=300)
+    # Failed client authentications at the token endpoint (SPEC §8 "Token endpoint"),
+    # counted per fixed window: per source address, per (client_id, address) pair, and per
+    # client_id (the last applies only to addresses that have failed for that client, so a
+    # flood cannot lock the real client out from its own address).
+    token_failure_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    token_failures_per_address: int = Field(default=20, ge=1)
+    token_failures_per_client_address: int = Field(default=5, ge=1)
+    token_failures_per_client: int = Field(default=50, ge=1)
     # Fractions are allowed so that tests and drills can watch a report expire.
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)

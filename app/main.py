@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.audit.endpoints import router as audit_router
-from app.auth.keys import SigningKeys
+from app.auth.key_store import KeyFollower, load_signing_keys
 from app.config import Settings, get_settings
 from app.db.engine import create_database
 from app.db.migrations import schema_head
@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def start_runtime(settings: Settings) -> Runtime:
     db = create_database(settings)
-    keys = SigningKeys.load_or_create(settings.jwt_key_file)
+    keys = await load_signing_keys(db, settings.jwt_key_file)
     mirror = RegistryMirror(
         db,
         poll_interval=settings.index_poll_interval_seconds,
@@ -155,7 +155,14 @@ def routers() -> list[Any]:
 
 
 def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
+    follower = KeyFollower(
+        runtime.db,
+        runtime.settings.jwt_key_file,
+        runtime.settings.key_poll_interval_seconds,
+        runtime.use_keys,
+    )
     return [
+        asyncio.create_task(follower.run(), name="signing-key-poll"),
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),

@@ -29,6 +29,12 @@ class Runtime:
     ready: bool = False
     schema_head: str | None = None
 
+    def use_keys(self, keys: SigningKeys) -> None:
+        """Sign and verify with ``keys`` from now on (a rotation seen in the database)."""
+        self.keys = keys
+        # A cached token was checked against the old key set (its retirement times).
+        self.token_cache.clear()
+
 
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime

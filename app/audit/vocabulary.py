@@ -25,6 +25,7 @@ class EntityType(StrEnum):
     ORGANISATION = "organisation"
     CLIENT = "client"
     SECURITY = "security"
+    SIGNING_KEY = "signing_key"
 
 
 class Action(StrEnum):
@@ -53,6 +54,8 @@ class Action(StrEnum):
     REVOKED = "revoked"
     # security
     ENUMERATION_BLOCKED = "enumeration_blocked"
+    # signing key (CREATED too)
+    RETIRED = "retired"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

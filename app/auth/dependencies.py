@@ -52,6 +52,7 @@ async def authenticate(runtime: Runtime, authorization: str | None) -> Actor:
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 now=now,
+                max_lifetime=settings.token_ttl_seconds,
             )
         except InvalidToken as exc:
             raise Unauthenticated(exc.reason) from None

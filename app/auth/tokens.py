@@ -111,7 +111,8 @@ def issue_token(
             "iat": claims.iat,
             "nbf": claims.iat,
             "exp": claims.exp,
-        }
+        },
+        now=now,
     )
     return token, claims
 
@@ -129,14 +130,25 @@ def verify_token(
     audience: str,
     now: int,
     leeway: int = 30,
+    max_lifetime: int | None = None,
+    retired_leeway: int = 5,
 ) -> TokenClaims:
     """Verify signature and claims of ``token``; raise InvalidToken on any problem.
 
     Checks run cheapest first, and the signature is checked before the payload is parsed.
+    A token living longer than ``max_lifetime`` (``exp - iat``) is refused, and so is one
+    whose ``iat`` is more than ``retired_leeway`` seconds (clock skew between hosts) after
+    its key was retired (SPEC §8 "Signing keys").
     """
     try:
-        payload = _verified_payload(keys, token)
-        return _check_claims(payload, issuer=issuer, audience=audience, now=now, leeway=leeway)
+        kid, payload = _verified_payload(keys, token)
+        claims = _check_claims(payload, issuer=issuer, audience=audience, now=now, leeway=leeway)
+        if max_lifetime is not None and claims.exp - claims.iat > max_lifetime:
+            _reject("token lifetime exceeds the configured TTL")
+        retired_at = keys.retired_at(kid)
+        if retired_at is not None and claims.iat > retired_at + retired_leeway:
+            _reject("token issued after its key was retired")
+        return claims
     except InvalidToken:
         raise
     except Exception as exc:
@@ -148,7 +160,7 @@ def _reject(reason: str) -> NoReturn:
     raise InvalidToken(reason)
 
 
-def _verified_payload(keys: SigningKeys, token: str) -> dict[str, Any]:
+def _verified_payload(keys: SigningKeys, token: str) -> tuple[str, dict[str, Any]]:
     if not isinstance(token, str):
         _reject("token is not a string")
     if len(token) > MAX_TOKEN_BYTES:
@@ -182,7 +194,7 @@ def _verified_payload(keys: SigningKeys, token: str) -> dict[str, Any]:
         raise InvalidToken("bad signature") from exc
     # Parse our own strictly decoded bytes; equal to what jose verified since segments are
     # canonical base64url.
-    return _json_object(payload_bytes, "payload")
+    return kid, _json_object(payload_bytes, "payload")
 
 
 def _b64url_decode(segment: str, what: str) -> bytes:

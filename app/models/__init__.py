@@ -9,6 +9,7 @@ from app.models.lookup_count import LookupCount
 from app.models.organisation import Organisation
 from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
+from app.models.signing_key import SigningKey
 from app.models.subject import Subject
 from app.models.warning import Warning
 
@@ -22,6 +23,7 @@ __all__ = [
     "Organisation",
     "RecoveryEntry",
     "RegistryHead",
+    "SigningKey",
     "Subject",
     "Warning",
 ]

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Form, Request
 
 from app.db.session import ReadSession
-from app.errors import InvalidClient, problem_responses
+from app.errors import InvalidClient, RateLimited, problem_responses
 from app.oauth.schemas import TokenResponse
 from app.oauth.service import OAuthError, issue_access_token
 from app.text import Text, is_clean
@@ -39,7 +39,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 @router.post(
     "/v1/oauth/token",
     response_model=TokenResponse,
-    responses=problem_responses(OAuthError, InvalidClient),
+    responses=problem_responses(OAuthError, InvalidClient, RateLimited),
 )
 async def token(
     request: Request,
@@ -55,6 +55,9 @@ async def token(
     HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`) or as the form
     fields `client_id` and `client_secret`. `scope` (space-separated) narrows the token to
     some of the client's scopes; without it the token carries all of them.
+
+    Failed authentications are limited per `client_id` and per source address (429 with
+    `Retry-After`, answered before the secret is checked).
     """
     if grant_type != "client_credentials":
         raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
@@ -64,8 +67,14 @@ async def token(
             raise InvalidClient("client credentials missing")
         credentials = (client_id, client_secret)
     runtime = request.app.state.runtime
+    address = request.client.host if request.client else "unknown"
     return await issue_access_token(
-        session, runtime, client_id=credentials[0], secret=credentials[1], scope=scope
+        session,
+        runtime,
+        client_id=credentials[0],
+        secret=credentials[1],
+        scope=scope,
+        address=address,
     )
 
 

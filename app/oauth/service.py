@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scopes import parse_scopes, scopes_for_kind
 from app.auth.tokens import issue_token
 from app.errors import AppError
+from app.oauth.failures import FailedAuthLimit
 from app.oauth.schemas import TokenResponse
 from app.organisations.service import authenticate_client
 from app.runtime import Runtime
@@ -27,10 +28,24 @@ class OAuthError(AppError):
 
 
 async def issue_access_token(
-    session: AsyncSession, runtime: Runtime, *, client_id: str, secret: str, scope: str | None
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    client_id: str,
+    secret: str,
+    scope: str | None,
+    address: str,
 ) -> TokenResponse:
-    """Authenticate the client and issue a JWT with the requested (or all its) scopes."""
+    """Authenticate the client and issue a JWT with the requested (or all its) scopes.
+
+    The failed-authentication limit is checked first (429), so a refused attempt never
+    reaches scrypt.
+    """
+    limit = FailedAuthLimit(runtime.limiter.store, runtime.settings)
+    counted = await limit.begin(client_id, address)
     client, org = await authenticate_client(session, client_id, secret)
+    if counted:
+        await limit.succeeded(client_id, address)
     held = [s for s in client.scopes.split() if s in scopes_for_kind(org.kind)]
     if scope is None or not scope.strip():
         granted = held

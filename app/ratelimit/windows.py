@@ -23,6 +23,10 @@ class WindowStore(Protocol):
     ) -> tuple[int, float]:
         """Add keys to the window's set; return its size and the seconds until it ends."""
 
+    async def add_counts(self, keys: Iterable[str], n: int, window: int) -> list[int]:
+        """Add ``n`` (negative takes back, 0 only reads) to each named counter of the current
+        window; return their totals."""
+
 
 def _window(window: int) -> tuple[int, float]:
     now = time.time()
@@ -36,6 +40,7 @@ class LocalWindows:
     def __init__(self) -> None:
         self._requests: dict[tuple[int, int], int] = {}
         self._identifiers: dict[tuple[int, int], set[str]] = {}
+        self._counts: dict[tuple[str, int, int], int] = {}
 
     async def add_requests(self, org_id: int, n: int, window: int) -> tuple[int, float]:
         start, remaining = _window(window)
@@ -57,6 +62,19 @@ class LocalWindows:
             seen = self._identifiers[(org_id, start)] = set()
         seen.update(keys)
         return len(seen), remaining
+
+    async def add_counts(self, keys: Iterable[str], n: int, window: int) -> list[int]:
+        start, _ = _window(window)
+        totals = []
+        for name in keys:
+            key = (name, window, start)
+            total = max(0, self._counts.get(key, 0) + n)
+            if n:
+                if key not in self._counts and len(self._counts) > 100_000:
+                    self._counts = {k: v for k, v in self._counts.items() if k[2] == start}
+                self._counts[key] = total
+            totals.append(total)
+        return totals
 
 
 class RedisWindows:
@@ -90,6 +108,20 @@ class RedisWindows:
             pipe.scard(key)
             results = await pipe.execute()
         return int(results[-1]), remaining
+
+    async def add_counts(self, keys: Iterable[str], n: int, window: int) -> list[int]:
+        start, _ = _window(window)
+        names = [f"registry:n:{name}:{window}:{start}" for name in keys]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                if n:
+                    pipe.incrby(name, n)
+                    pipe.expire(name, window + 1)
+                else:
+                    pipe.get(name)
+            results = await pipe.execute()
+        values = results[::2] if n else results
+        return [int(value or 0) for value in values]
 
     async def close(self) -> None:
         await self.redis.aclose()
