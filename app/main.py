@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.audit.endpoints import router as audit_router
+from app.audit.startup import verify_state_at_start
 from app.auth.key_store import KeyFollower, load_signing_keys
 from app.config import Settings, get_settings
 from app.db.engine import create_database
@@ -166,6 +167,7 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
+        asyncio.create_task(verify_state_at_start(runtime), name="verify-state"),
         asyncio.create_task(
             run_sealing(
                 runtime.db,

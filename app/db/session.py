@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.db.unit_of_work import UnitOfWork, unit_of_work
+from app.errors import ServiceUnavailable
 from app.preconditions import etag
 
 
@@ -31,8 +32,13 @@ ReadSession = Annotated[AsyncSession, Depends(_read_session)]
 
 @asynccontextmanager
 async def writing(request: Request, actor: Actor) -> AsyncIterator[UnitOfWork]:
-    """The request's unit of work, refreshing this process's mirror after the commit."""
+    """The request's unit of work, refreshing this process's mirror after the commit.
+
+    Refused (503) while the state disagrees with the chain (``app.audit.startup``): the
+    next change would otherwise build on, and chain, the forged rows."""
     runtime = request.app.state.runtime
+    if runtime.mirror.state_error is not None:
+        raise ServiceUnavailable(runtime.mirror.state_error, retry_after=60)
     async with unit_of_work(runtime.db, actor, mirror=runtime.mirror) as uow:
         yield uow
 

@@ -393,3 +393,37 @@ async def test_the_server_seals_warnings_in_the_background(settings: Settings) -
                 stmt = select(ChangeEvent.state).where(ChangeEvent.entity_type == "warning_seal")
                 seals = (await session.execute(stmt)).scalars().all()
             assert [s["count"] for s in seals] == [1]
+
+
+async def test_a_flag_edited_behind_the_chain_stops_lookups_and_writes_soon_after_start(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The lookup index is intact (it follows the chain), but the next honest change to
+    the subject would re-derive it from the forged flag and chain it: the background state
+    check after start refuses lookups and writes until an operator restores the rows."""
+    police = await make_caller(app, client, "C06", "police")
+    bank = await make_caller(app, client, "VCB", "bank")
+    flag = (await client.post("/v1/flags", json=flag_body(), headers=police.headers)).json()
+    await tamper(app, f"UPDATE flag SET status = 'withdrawn' WHERE id = '{flag['id']}'")
+    restarted = create_app(settings)
+    async with LifespanManager(restarted, startup_timeout=30, shutdown_timeout=30):
+        transport = httpx.ASGITransport(app=restarted)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
+            for _ in range(100):
+                ready = await c.get("/readyz")
+                if ready.status_code == 503:
+                    break
+                await asyncio.sleep(0.05)
+            assert ready.status_code == 503 and flag["id"] in ready.json()["detail"]
+            token = await c.post(
+                "/v1/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": bank.client_id,
+                    "client_secret": bank.secret,
+                },
+            )
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            assert (await c.post("/v1/lookup", json=ACCOUNT, headers=headers)).status_code == 503
+            write = await c.post("/v1/flags", json=flag_body(), headers=headers)
+            assert write.status_code == 503 and "audit chain" in write.json()["detail"]
