@@ -60,6 +60,9 @@ def prepare_demo(db_file: str, *, host: str, port: int) -> DemoInfo:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     os.environ["REGISTRY_DATABASE_URL"] = f"sqlite+aiosqlite:///{path}"
+    # The printed tokens should last a working day, and a server refuses any token whose
+    # lifetime exceeds its TTL: the demo's server takes that TTL unless told otherwise.
+    os.environ.setdefault("REGISTRY_TOKEN_TTL_SECONDS", str(DEMO_TOKEN_TTL))
     get_settings.cache_clear()
     settings = get_settings()
     upgrade_to_head(settings.database_url)
@@ -87,7 +90,7 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
                     scopes=scopes.split(),
                     issuer=settings.jwt_issuer,
                     audience=settings.jwt_audience,
-                    ttl_seconds=DEMO_TOKEN_TTL,
+                    ttl_seconds=settings.token_ttl_seconds,
                     now=int(time.time()),
                 )
                 callers.append(
