@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+
+from app.auth.keys import jwk_thumbprint, public_jwk
 
 ALGORITHM = "ES256"
 JWS_TYPE = "registry-checkpoint+jws"
@@ -62,17 +63,9 @@ def _timestamp(moment: datetime) -> str:
 # --- keys -------------------------------------------------------------------------------
 
 
-def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
-    point = public_key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    x, y = point[1 : 1 + _COORD_BYTES], point[1 + _COORD_BYTES :]
-    return {"crv": "P-256", "kty": "EC", "x": _b64url(x), "y": _b64url(y)}
-
-
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: the checkpoint kid."""
-    return _b64url(hashlib.sha256(canonical_json(_public_jwk(public_key))).digest())
+    return jwk_thumbprint(public_key)  # the same thumbprint as the token keys' kid
 
 
 def public_pem(public_key: ec.EllipticCurvePublicKey) -> bytes:
@@ -85,7 +78,7 @@ def checkpoint_jwks(public_keys: Mapping[str, ec.EllipticCurvePublicKey]) -> dic
     """JWK Set of the checkpoint public keys (coordinates only, never ``d``)."""
     keys = []
     for kid, public_key in public_keys.items():
-        keys.append({**_public_jwk(public_key), "kid": kid, "alg": ALGORITHM, "use": "sig"})
+        keys.append({**public_jwk(public_key), "kid": kid, "alg": ALGORITHM, "use": "sig"})
     return {"keys": keys}
 
 

@@ -33,7 +33,15 @@ from jose import jwt
 from jose.backends.base import Key
 from jose.backends.cryptography_backend import CryptographyECKey
 
-__all__ = ["ALGORITHM", "KeyRecord", "KeySeal", "SigningKeys", "WeakKey", "jwk_thumbprint"]
+__all__ = [
+    "ALGORITHM",
+    "KeyRecord",
+    "KeySeal",
+    "SigningKeys",
+    "WeakKey",
+    "jwk_thumbprint",
+    "public_jwk",
+]
 
 ALGORITHM = "ES256"
 _CURVE_NAME = "secp256r1"
@@ -52,7 +60,7 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     point = public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
@@ -63,7 +71,7 @@ def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
 
 def jwk_thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of a P-256 public key."""
-    canonical = json.dumps(_public_jwk(public_key), separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(public_jwk(public_key), separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
@@ -225,7 +233,7 @@ class SigningKeys:
         """JWK Set of all verification keys: public coordinates only, never ``d``."""
         keys = []
         for kid, public_key in self._public.items():
-            jwk = _public_jwk(public_key)
+            jwk = public_jwk(public_key)
             jwk.update(kid=kid, alg=ALGORITHM, use="sig")
             keys.append(jwk)
         return {"keys": keys}
