@@ -72,7 +72,7 @@ def main() -> None:
 # Runs the verifier in a fresh process and reports its own high-water mark of memory.
 _CHILD = """
 import asyncio, json, resource
-from app.cli import run_read
+from app.audit.command import run_read
 from app.audit.verify import verify_chain
 result = run_read(verify_chain).model_dump(mode="json")
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
