@@ -32,6 +32,10 @@ async def expire_due_flags(
 async def run_expiry(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.expiry_interval_seconds)
+        if runtime.mirror.state_error is not None:
+            # As for requests: no change is built on rows that disagree with the chain.
+            log.warning("flag expiry paused: %s", runtime.mirror.state_error)
+            continue
         try:
             expired = await expire_due_flags(runtime.db, mirror=runtime.mirror)
             if expired:
