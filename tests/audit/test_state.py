@@ -427,3 +427,29 @@ async def test_a_flag_edited_behind_the_chain_stops_lookups_and_writes_soon_afte
             assert (await c.post("/v1/lookup", json=ACCOUNT, headers=headers)).status_code == 503
             write = await c.post("/v1/flags", json=flag_body(), headers=headers)
             assert write.status_code == 503 and "audit chain" in write.json()["detail"]
+
+
+async def test_expiry_pauses_while_the_state_disagrees_with_the_chain(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.flags import expiry
+
+    runtime = app.state.runtime
+    calls: list[int] = []
+
+    async def counted(*_: object, **__: object) -> int:
+        calls.append(1)
+        return 0
+
+    monkeypatch.setattr(expiry, "expire_due_flags", counted)
+    monkeypatch.setattr(
+        runtime, "settings", runtime.settings.model_copy(update={"expiry_interval_seconds": 0.01})
+    )
+    runtime.mirror.state_error = "flag x disagrees with the chain"
+    task = asyncio.create_task(expiry.run_expiry(runtime))
+    await asyncio.sleep(0.2)
+    assert calls == []
+    runtime.mirror.state_error = None
+    await asyncio.sleep(0.2)
+    task.cancel()
+    assert calls
