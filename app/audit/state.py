@@ -15,11 +15,11 @@ Warnings themselves (not their outcomes) are covered by seals (``app.warnings.se
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -44,8 +44,8 @@ from app.warnings.service import warning_read
 _BATCH = 1000
 
 State = dict[str, Any]
-# A batch of rows after ``after`` (None: from the start): (entity id, rendered state).
-RowReader = Callable[[AsyncSession, str | None, int], Awaitable[list[tuple[str, State | None]]]]
+# One result row of a table's query, as (entity id, the state its service would record).
+Render = Callable[[Any], tuple[str, State | None]]
 
 # The state a subject row holds before its first event (created by a recovery entry).
 _NEW_SUBJECT = {
@@ -80,54 +80,6 @@ def _warning_state(warning: Warning) -> State:
     return warning_read(warning).model_dump(mode="json")
 
 
-async def _subjects(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = select(Subject).order_by(Subject.key).limit(limit)
-    if after is not None:
-        stmt = stmt.where(Subject.key > after)
-    rows = (await session.execute(stmt)).scalars().all()
-    out = [(s.key, _render(subject_state, s)) for s in rows]
-    session.expunge_all()
-    return out
-
-
-async def _flags(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = (
-        select(Flag, Subject, Organisation)
-        .join(Subject, Subject.id == Flag.subject_id)
-        .join(Organisation, Organisation.id == Flag.organisation_id)
-        .order_by(Flag.id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(Flag.id > after)
-    rows = (await session.execute(stmt)).all()
-    out = [(f.id, _render(_flag_state, f, s, o)) for f, s, o in rows]
-    session.expunge_all()
-    return out
-
-
-async def _disputes(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = (
-        select(Dispute, Subject, Organisation)
-        .join(Subject, Subject.id == Dispute.subject_id)
-        .join(Organisation, Organisation.id == Dispute.organisation_id)
-        .order_by(Dispute.id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(Dispute.id > after)
-    rows = (await session.execute(stmt)).all()
-    out = [(d.id, _render(_dispute_state, d, s, o)) for d, s, o in rows]
-    session.expunge_all()
-    return out
-
-
 def _recovery_state(entry: RecoveryEntry, subject_key: str, org_code: str) -> State:
     """``RecoveryRead(...).model_dump(mode="json")`` without its running totals."""
     from app.recovery.schemas import RecoveryRead, RecoveryTotals
@@ -147,24 +99,6 @@ def _recovery_state(entry: RecoveryEntry, subject_key: str, org_code: str) -> St
     return read.model_dump(mode="json", exclude=set(_RECOVERY_TOTALS))
 
 
-async def _recoveries(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = (
-        select(RecoveryEntry, Subject.key, Organisation.code)
-        .join(Subject, Subject.id == RecoveryEntry.subject_id)
-        .join(Organisation, Organisation.id == RecoveryEntry.organisation_id)
-        .order_by(RecoveryEntry.id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(RecoveryEntry.id > after)
-    rows = (await session.execute(stmt)).all()
-    out = [(e.id, _render(_recovery_state, e, k, c)) for e, k, c in rows]
-    session.expunge_all()
-    return out
-
-
 def _has_outcome() -> ColumnElement[bool]:
     return (
         Warning.outcome.is_not(None)
@@ -173,46 +107,9 @@ def _has_outcome() -> ColumnElement[bool]:
     )
 
 
-async def _warnings(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    # Only warnings with an outcome have an event; the rest are covered by seals.
-    stmt = select(Warning).where(_has_outcome()).order_by(Warning.id).limit(limit)
-    if after is not None:
-        stmt = stmt.where(Warning.id > after)
-    rows = (await session.execute(stmt)).scalars().all()
-    out = [(w.id, _render(_warning_state, w)) for w in rows]
-    session.expunge_all()
-    return out
-
-
-async def _organisations(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = select(Organisation).order_by(Organisation.code).limit(limit)
-    if after is not None:
-        stmt = stmt.where(Organisation.code > after)
-    rows = (await session.execute(stmt)).scalars().all()
-    out = [(o.code, _render(organisation_state, o)) for o in rows]
-    session.expunge_all()
-    return out
-
-
-async def _clients(
-    session: AsyncSession, after: str | None, limit: int
-) -> list[tuple[str, State | None]]:
-    stmt = (
-        select(Client, Organisation.code)
-        .join(Organisation, Organisation.id == Client.organisation_id)
-        .order_by(Client.client_id)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(Client.client_id > after)
-    rows = (await session.execute(stmt)).all()
-    out = [(c.client_id, _render(client_state, c, o)) for c, o in rows]
-    session.expunge_all()
-    return out
+def _rendered(build: Callable[..., State], key: Callable[[Any], str]) -> Render:
+    """A row of ``select(Model, *joined)`` as (its id, the state ``build`` renders)."""
+    return lambda row: (key(row[0]), _render(build, *row))
 
 
 def _subject_without_event(state: State) -> bool:
@@ -228,24 +125,91 @@ class StateTable:
     """One state table: its rows as states, which of its rows exist, and how to compare."""
 
     entity_type: EntityType
-    rows: RowReader
-    # The id column, and which rows are expected to have an event at all.
+    # The rows with what their state is rendered from (joined), ordered by ``id_column``.
+    query: Callable[[], Select[*tuple[Any, ...]]]
+    render: Render
     id_column: InstrumentedAttribute[str]
+    # Which rows are expected to have an event at all.
     scope: Callable[[], ColumnElement[bool]] | None = None
     # A row without any event is fine when this says so (it is in its pre-event state).
     without_event: Callable[[State], bool] | None = None
     equal: Callable[[State, State], bool] | None = None
 
 
+def _with_subject_and_org(model: Any) -> Select[*tuple[Any, ...]]:
+    return (
+        select(model, Subject, Organisation)
+        .join(Subject, Subject.id == model.subject_id)
+        .join(Organisation, Organisation.id == model.organisation_id)
+    )
+
+
 TABLES: tuple[StateTable, ...] = (
-    StateTable(EntityType.SUBJECT, _subjects, Subject.key, without_event=_subject_without_event),
-    StateTable(EntityType.FLAG, _flags, Flag.id),
-    StateTable(EntityType.DISPUTE, _disputes, Dispute.id),
-    StateTable(EntityType.RECOVERY, _recoveries, RecoveryEntry.id, equal=_recovery_equal),
-    StateTable(EntityType.WARNING, _warnings, Warning.id, scope=_has_outcome),
-    StateTable(EntityType.ORGANISATION, _organisations, Organisation.code),
-    StateTable(EntityType.CLIENT, _clients, Client.client_id),
+    StateTable(
+        EntityType.SUBJECT,
+        lambda: select(Subject),
+        _rendered(subject_state, lambda s: s.key),
+        Subject.key,
+        without_event=_subject_without_event,
+    ),
+    StateTable(
+        EntityType.FLAG,
+        lambda: _with_subject_and_org(Flag),
+        _rendered(_flag_state, lambda f: f.id),
+        Flag.id,
+    ),
+    StateTable(
+        EntityType.DISPUTE,
+        lambda: _with_subject_and_org(Dispute),
+        _rendered(_dispute_state, lambda d: d.id),
+        Dispute.id,
+    ),
+    StateTable(
+        EntityType.RECOVERY,
+        lambda: (
+            select(RecoveryEntry, Subject.key, Organisation.code)
+            .join(Subject, Subject.id == RecoveryEntry.subject_id)
+            .join(Organisation, Organisation.id == RecoveryEntry.organisation_id)
+        ),
+        _rendered(_recovery_state, lambda e: e.id),
+        RecoveryEntry.id,
+        equal=_recovery_equal,
+    ),
+    # Only warnings with an outcome have an event; the rest are covered by seals.
+    StateTable(
+        EntityType.WARNING,
+        lambda: select(Warning).where(_has_outcome()),
+        _rendered(_warning_state, lambda w: w.id),
+        Warning.id,
+        scope=_has_outcome,
+    ),
+    StateTable(
+        EntityType.ORGANISATION,
+        lambda: select(Organisation),
+        _rendered(organisation_state, lambda o: o.code),
+        Organisation.code,
+    ),
+    StateTable(
+        EntityType.CLIENT,
+        lambda: select(Client, Organisation.code).join(
+            Organisation, Organisation.id == Client.organisation_id
+        ),
+        _rendered(client_state, lambda c: c.client_id),
+        Client.client_id,
+    ),
 )
+
+
+async def _rows(
+    session: AsyncSession, table: StateTable, after: str | None
+) -> list[tuple[str, State | None]]:
+    """The next batch of the table's rows after ``after`` (keyset), rendered."""
+    stmt = table.query().order_by(table.id_column).limit(_BATCH)
+    if after is not None:
+        stmt = stmt.where(table.id_column > after)
+    out = [table.render(row) for row in (await session.execute(stmt)).all()]
+    session.expunge_all()
+    return out
 
 
 async def _latest(
@@ -268,7 +232,7 @@ async def _latest(
 async def _check_rows(session: AsyncSession, table: StateTable) -> StateMismatch | None:
     after: str | None = None
     while True:
-        rows = await table.rows(session, after, _BATCH)
+        rows = await _rows(session, table, after)
         if not rows:
             return None
         events = await _latest(session, table.entity_type, [eid for eid, _ in rows])
