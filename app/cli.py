@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from app.audit.command import audit_cli
 from app.auth.actor import Actor
 from app.config import Settings, get_settings
 from app.console import JsonOption, emit, err_console
-from app.db.engine import create_database
+from app.db.backup_command import backup
 from app.db.migrations import upgrade_to_head
+from app.db.ready import DatabaseNotReady, migrated_database
 from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.errors import AppError
 from app.imports.command import import_file
@@ -21,8 +24,25 @@ from app.reports.command import report
 
 T = TypeVar("T")
 
+
+class RegistryGroup(TyperGroup):
+    """Every command's database trouble as the one line that says what to do."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context is private
+        try:
+            return super().invoke(ctx)
+        except DatabaseNotReady as exc:  # exit 2 (usage), never a traceback
+            err_console.print(
+                f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(code=2) from None
+
+
 cli = typer.Typer(
-    help="Suspicious-account registry", no_args_is_help=True, pretty_exceptions_enable=False
+    cls=RegistryGroup,
+    help="Suspicious-account registry",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 org_cli = typer.Typer(help="Organisations", no_args_is_help=True)
 client_cli = typer.Typer(help="API clients", no_args_is_help=True)
@@ -33,6 +53,7 @@ cli.add_typer(key_cli, name="key")
 cli.add_typer(audit_cli, name="audit")
 cli.command("import")(import_file)
 cli.command("report")(report)
+cli.command("backup")(backup)
 
 
 def run_in_transaction(
@@ -41,12 +62,11 @@ def run_in_transaction(
     """Run ``work`` in one unit of work against the configured database."""
 
     async def runner() -> T:
-        db = create_database(settings or get_settings())
-        try:
-            async with unit_of_work(db, Actor.command_line()) as uow:
-                return await work(uow)
-        finally:
-            await db.dispose()
+        async with (
+            migrated_database(settings or get_settings()) as db,
+            unit_of_work(db, Actor.command_line()) as uow,
+        ):
+            return await work(uow)
 
     try:
         return asyncio.run(runner())
@@ -76,21 +96,24 @@ def serve(
     import uvicorn
 
     from app.logging_config import logging_config
+    from app.metrics.multiprocess import serving_metrics
 
     settings = get_settings()
     if migrate_first:
         upgrade_to_head(settings.database_url)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        server_header=False,
-        access_log=False,
-        log_config=logging_config(settings.log_level),
-        timeout_graceful_shutdown=20,
-    )
+    # Before the workers start: they inherit PROMETHEUS_MULTIPROC_DIR (app.metrics).
+    with serving_metrics(workers, settings.metrics_enabled):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            server_header=False,
+            access_log=False,
+            log_config=logging_config(settings.log_level),
+            timeout_graceful_shutdown=20,
+        )
 
 
 @cli.command()
@@ -140,6 +163,15 @@ def org_deactivate(code: str, as_json: JsonOption = False) -> None:
     emit(organisation_state(org), as_json, "organisation deactivated")
 
 
+@org_cli.command("reactivate")
+def org_reactivate(code: str, as_json: JsonOption = False) -> None:
+    """Reactivate an organisation; its clients that are not revoked may get tokens again."""
+    from app.organisations.service import organisation_state, reactivate_organisation
+
+    org = run_in_transaction(lambda uow: reactivate_organisation(uow, code))
+    emit(organisation_state(org), as_json, "organisation reactivated")
+
+
 @client_cli.command("create")
 def client_create(
     org: Annotated[str, typer.Option(help="organisation code")],
@@ -169,6 +201,19 @@ def client_revoke(client_id: str, as_json: JsonOption = False) -> None:
 
     client = run_in_transaction(lambda uow: revoke_client(uow, client_id))
     emit({"client_id": client.client_id, "active": client.active}, as_json, "client revoked")
+
+
+@client_cli.command("rotate-secret")
+def client_rotate_secret(client_id: str, as_json: JsonOption = False) -> None:
+    """Give a client a new secret, printed once; the old one is refused at once."""
+    from app.organisations.service import rotate_client_secret
+
+    client, secret = run_in_transaction(lambda uow: rotate_client_secret(uow, client_id))
+    emit(
+        {"client_id": client.client_id, "client_secret": secret, "scopes": client.scopes},
+        as_json,
+        "client secret rotated (the new secret is shown only once)",
+    )
 
 
 @key_cli.command("rotate")
@@ -201,14 +246,15 @@ def expire(as_json: JsonOption = False) -> None:
     from app.flags.expiry import expire_due_flags
 
     async def runner() -> int:
-        db = create_database(get_settings())
-        try:
+        async with migrated_database(get_settings()) as db:
             return await expire_due_flags(db)
-        finally:
-            await db.dispose()
 
     emit({"expired": asyncio.run(runner())}, as_json, "expiry")
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except DatabaseNotReady as exc:  # one line that says what to do, exit 2 (usage)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None

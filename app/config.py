@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_per_second: int = Field(default=2000, ge=1)
     distinct_identifiers_per_hour: int = Field(default=100_000, ge=1)
+    # GET /metrics (Prometheus text format, app.metrics). Off: no counting and a 404.
+    metrics_enabled: bool = True
+    # The bearer token a scraper must send; unset, every scrape is refused (401), so the
+    # metrics are never public. At least 16 characters.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
     @property
     def is_sqlite(self) -> bool:

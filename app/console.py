@@ -21,6 +21,9 @@ def emit(data: dict[str, Any], as_json: bool, title: str) -> None:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
     table = Table(title=title, show_header=False)
+    # Folded, never cut with "…": an id, a hash or a secret is copied from here.
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     for key, value in data.items():
         table.add_row(key, "" if value is None else str(value))
     console.print(table)

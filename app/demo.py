@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from app.auth.actor import Actor
 from app.auth.keys import SigningKeys
@@ -52,6 +51,7 @@ class DemoInfo:
     base_url: str
     database: str
     callers: list[dict[str, Any]] = field(default_factory=list)
+    env_file: str = ""
 
 
 def prepare_demo(db_file: str, *, host: str, port: int) -> DemoInfo:
@@ -68,6 +68,7 @@ def prepare_demo(db_file: str, *, host: str, port: int) -> DemoInfo:
     upgrade_to_head(settings.database_url)
     info = DemoInfo(base_url=f"http://{host}:{port}", database=str(path))
     info.callers = asyncio.run(_seed(settings))
+    write_env_file(info, settings)
     return info
 
 
@@ -132,58 +133,108 @@ async def _seed(settings: Settings) -> list[dict[str, Any]]:
     return callers
 
 
+def write_env_file(info: DemoInfo, settings: Settings) -> Path:
+    """``registry-demo.env`` beside the database (0600: it holds secrets and tokens).
+
+    ``source`` it in another terminal and the CLI, curl and the printed examples all use the
+    demo's database, keys and tokens: the demo and the CLI agree on the database."""
+    path = Path(f"{Path(info.database).with_suffix('')}.env")
+    values = {
+        "REGISTRY_DATABASE_URL": f"sqlite+aiosqlite:///{info.database}",
+        "REGISTRY_JWT_KEY_FILE": str(settings.jwt_key_file.resolve()),
+        "REGISTRY_CHECKPOINT_KEY_FILE": str(settings.checkpoint_key_file.resolve()),
+        "REGISTRY_URL": info.base_url,
+    }
+    for caller in info.callers:
+        values[f"TOKEN_{caller['org']}"] = caller["token"]
+        values[f"CLIENT_ID_{caller['org']}"] = caller["client_id"]
+        values[f"CLIENT_SECRET_{caller['org']}"] = caller["client_secret"]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("# registry demo: `source` this file\n" + "\n".join(lines) + "\n")
+    info.env_file = str(path)
+    return path
+
+
 def print_demo(info: DemoInfo, *, as_json: bool) -> None:
+    """What the demo prints: at most 80 columns (tokens live in the env file)."""
     if as_json:
         print(
             json.dumps(
-                {"base_url": info.base_url, "database": info.database, "clients": info.callers},
+                {
+                    "base_url": info.base_url,
+                    "database": info.database,
+                    "env_file": info.env_file,
+                    "clients": info.callers,
+                },
                 ensure_ascii=False,
             )
         )
         return
-    console = Console()
-    table = Table(title=f"Demo clients (database {info.database})")
-    for column in ("org", "kind", "client_id", "client_secret", "scopes"):
-        table.add_column(column)
+    print("\n".join(demo_lines(info)))
+
+
+def _shown_path(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def demo_lines(info: DemoInfo) -> list[str]:
+    lines = [
+        f"Demo registry: {_shown_path(info.database)}",
+        f"API: {info.base_url}  (documentation: {info.base_url}/docs)",
+        "",
+        "In another terminal, point the CLI and curl at this demo:",
+        "",
+        f"  source {shlex.quote(_shown_path(info.env_file))}",
+        "",
+        "It sets REGISTRY_DATABASE_URL, REGISTRY_URL and, per organisation, TOKEN_<ORG>",
+        "(valid 12 hours), CLIENT_ID_<ORG> and CLIENT_SECRET_<ORG>.",
+        "",
+        "Clients (the secrets are not shown again):",
+    ]
     for caller in info.callers:
-        table.add_row(
-            caller["org"],
-            caller["kind"],
-            caller["client_id"],
-            caller["client_secret"],
-            caller["scopes"],
+        lines.append("")
+        lines.extend(
+            textwrap.wrap(
+                caller["scopes"],
+                width=80,
+                initial_indent=f"{caller['org']} ({caller['kind']}): ",
+                subsequent_indent="    ",
+            )
         )
-    console.print(table)
-    bank = next(c for c in info.callers if c["kind"] == "bank")
-    police = next(c for c in info.callers if c["kind"] == "police")
-    console.print("\n[bold]Ready-to-use tokens (valid 12 hours):[/bold]")
-    for caller in info.callers:
-        console.print(f"export TOKEN_{caller['org']}={caller['token']}", soft_wrap=True)
-    base = info.base_url
-    console.print(
-        f"""
-[bold]Try it[/bold] (after the tokens above are exported):
+        lines.append(f"  client_id      {caller['client_id']}")
+        lines.append(f"  client_secret  {caller['client_secret']}")
+    bank = next(c for c in info.callers if c["kind"] == "bank")["org"]
+    police = next(c for c in info.callers if c["kind"] == "police")["org"]
+    lines.extend(_EXAMPLES.format(bank=bank, police=police).splitlines())
+    return lines
+
+
+_EXAMPLES = """
+Try it (after `source`):
 
   # Is this payee listed? (a police-confirmed account: action "hold")
-  curl -s {base}/v1/lookup -H "Authorization: Bearer $TOKEN_{bank["org"]}" \\
-       -H 'Content-Type: application/json' \\
-       -d '{{"kind":"bank_account","institution":"ACB","identifier":"257678859"}}'
+  curl -s $REGISTRY_URL/v1/lookup -H "Authorization: Bearer $TOKEN_{bank}" \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"kind":"bank_account","institution":"ACB","identifier":"257678859"}}'
 
   # Report a suspicious account
-  curl -s {base}/v1/flags -H "Authorization: Bearer $TOKEN_{bank["org"]}" \\
-       -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
-       -d '{{"subject":{{"kind":"phone","identifier":"0901 234 567"}},'\\
+  curl -s $REGISTRY_URL/v1/flags -H "Authorization: Bearer $TOKEN_{bank}" \\
+    -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+    -d '{{"subject":{{"kind":"phone","identifier":"0901 234 567"}},'\\
 '"category":"INVESTMENT_CRYPTO"}}'
 
   # Full record and history (police)
-  curl -s {base}/v1/subjects/bank_account%3A970416%3A257678859 \\
-       -H "Authorization: Bearer $TOKEN_{police["org"]}"
+  curl -s $REGISTRY_URL/v1/subjects/bank_account%3A970416%3A257678859 \\
+    -H "Authorization: Bearer $TOKEN_{police}"
 
   # A fresh token from client credentials
-  curl -s {base}/v1/oauth/token -d grant_type=client_credentials \\
-       -d client_id={bank["client_id"]} -d client_secret={bank["client_secret"]}
+  curl -s $REGISTRY_URL/v1/oauth/token -d grant_type=client_credentials \\
+    -d client_id=$CLIENT_ID_{bank} -d client_secret=$CLIENT_SECRET_{bank}
 
-API documentation: {base}/docs
-""",
-        soft_wrap=True,
-    )
+  # The CLI against the running demo
+  registry audit verify
+"""

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.openapi.utils import get_openapi
 
+from app.admin.endpoints import router as admin_router
+from app.apidocs.endpoints import install_docs
 from app.audit.endpoints import router as audit_router
 from app.audit.startup import verify_state_at_start
 from app.auth.key_store import KeyFollower, load_signing_keys
@@ -23,9 +24,16 @@ from app.disputes.endpoints import router as disputes_router
 from app.flags.endpoints import router as flags_router
 from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
+from app.metrics.endpoints import router as metrics_router
+from app.metrics.metrics import LookupMetrics, run_flusher
+from app.metrics.metrics import flush as flush_metrics
+from app.metrics.middleware import MetricsMiddleware
+from app.metrics.multiprocess import worker_started, worker_stopping
 from app.oauth.endpoints import router as oauth_router
+from app.oauth.endpoints import token_router
+from app.openapi import build_openapi
 from app.parameters import check_parameters
-from app.problems import Problem, install_problem_handlers
+from app.problems import install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
 from app.reports.endpoints import router as reports_router
@@ -49,7 +57,8 @@ Vietnam. Banks check a payee before a transfer (`POST /v1/lookup`); police, bank
 telecoms flag; holders' banks dispute; auditors verify every change.
 
 Authenticate with OAuth 2.0 client credentials at `POST /v1/oauth/token` and send the
-token as `Authorization: Bearer <token>`. Errors are `application/problem+json` (RFC 9457).
+token as `Authorization: Bearer <token>`. Errors are `application/problem+json` (RFC 9457),
+except the token endpoint's, which are RFC 6749 §5.2 JSON (`error`, `error_description`).
 """
 
 
@@ -76,16 +85,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.runtime = runtime
         tasks = [asyncio.create_task(runtime.mirror.run(), name="mirror-poll")]
         tasks.extend(background_tasks(runtime))
+        if settings.metrics_enabled:
+            tasks.append(asyncio.create_task(run_flusher(), name="metrics-flush"))
         if settings.gc_freeze_after_start:
             gc.collect()
             gc.freeze()
         release_free_heap()
         runtime.ready = True
+        if settings.metrics_enabled:
+            worker_started()
         drain_on_sigterm(runtime, settings.shutdown_drain_seconds)
         try:
             yield
         finally:
             runtime.ready = False
+            if settings.metrics_enabled:
+                flush_metrics()
+                worker_stopping()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -102,12 +118,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # Served by app/apidocs from vendored assets: FastAPI's defaults load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
         # Every route: unknown query parameters and unstorable path/query text are a 422.
         dependencies=[Depends(check_parameters)],
     )
     install_problem_handlers(app)
     for router in routers():
         app.include_router(router)
+    install_docs(app)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).
     app.add_middleware(LookupFastPath, api=app, enabled=settings.lookup_fast_path)
     app.add_middleware(
@@ -115,7 +137,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if settings.metrics_enabled:
+        # Outermost: it times and counts everything, the fast path and the refusals too.
+        app.add_middleware(MetricsMiddleware, api=app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 
 
@@ -136,12 +161,14 @@ async def start_runtime(settings: Settings) -> Runtime:
         limiter=Limiter(settings, db),
         warnings=WarningWriter(db),
         schema_head=schema_head(),
+        lookup_metrics=LookupMetrics(settings.metrics_enabled),
     )
 
 
 def routers() -> list[Any]:
     return [
         health_router,
+        token_router,
         oauth_router,
         lookup_router,
         flags_router,
@@ -152,6 +179,7 @@ def routers() -> list[Any]:
         warnings_router,
         reports_router,
         typologies_router,
+        admin_router,
     ]
 
 
@@ -177,30 +205,3 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
             name="warning-seal",
         ),
     ]
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    # FastAPI documents validation errors as its own JSON shape; ours are problem+json.
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            responses = operation.get("responses", {})
-            if "422" in responses:
-                responses["422"] = {
-                    "description": "Request is not valid",
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}
-                        }
-                    },
-                }
-    components.pop("HTTPValidationError", None)
-    components.pop("ValidationError", None)
-    app.openapi_schema = schema
-    return schema

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header
 
@@ -25,3 +25,15 @@ def check_if_match(header: str | None, version: int) -> None:
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", max_length=200, description="the ETag you last read")
 ]
+
+
+ETAG_HEADER: dict[str, Any] = {
+    "description": "the entity's version (a strong ETag): send it back as `If-Match`",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
+def etag_response(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of an endpoint whose ``status`` answer carries an ETag."""
+    return {status: {"headers": {"ETag": ETAG_HEADER}}}

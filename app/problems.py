@@ -9,14 +9,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from app.auth.dependencies import authorise_before_body
-from app.errors import PROBLEM_BASE, AppError
+from app.errors import PROBLEM_BASE, AppError, Conflict, InvalidInput, NotFound, ServiceUnavailable
+from app.framework_errors import HttpError, InternalError, MethodNotAllowed
 from app.text import safe_loc
 
 log = logging.getLogger(__name__)
@@ -109,7 +112,7 @@ async def _validation_error(request: Request, exc: Exception) -> ProblemResponse
     errors = _clean_errors(raw)
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem(
-        422, "validation-error", "Request is not valid", f"invalid fields: {fields}", errors=errors
+        422, InvalidInput.type_slug, InvalidInput.title, f"invalid fields: {fields}", errors=errors
     )
 
 
@@ -122,20 +125,26 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
             return denied
         message = "body is not valid UTF-8 JSON"
         errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
-        return problem(422, "validation-error", "Request is not valid", message, errors=errors)
+        return problem(422, InvalidInput.type_slug, InvalidInput.title, message, errors=errors)
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    slug = {404: NotFound.type_slug, 405: MethodNotAllowed.type_slug}.get(
+        exc.status_code, HttpError.type_slug
+    )
     return problem(exc.status_code, slug, str(exc.detail), headers=headers)
 
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            if route.path_regex.match(request.url.path):
-                methods |= route.methods
+    # Included routers are not plain Routes in app.routes: walk the effective routes.
+    for route in iter_route_contexts(request.app.router.routes):
+        regex, served = getattr(route, "path_regex", None), route.methods
+        mounted = route.original_route
+        if isinstance(mounted, Mount) and isinstance(mounted.app, StaticFiles):
+            served = {"GET", "HEAD"}  # the docs' assets (app/apidocs/assets.py)
+        if served and regex is not None and regex.match(request.url.path):
+            methods |= served
     return sorted(methods)
 
 
@@ -143,7 +152,7 @@ async def _database_unavailable(_: Request, exc: Exception) -> ProblemResponse:
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem(
         503,
-        "unavailable",
+        ServiceUnavailable.type_slug,
         "Database temporarily unavailable",
         "retry shortly",
         headers={"Retry-After": "1"},
@@ -153,12 +162,12 @@ async def _database_unavailable(_: Request, exc: Exception) -> ProblemResponse:
 async def _integrity_error(_: Request, exc: Exception) -> ProblemResponse:
     # Two writers raced for the same unique row; the loser retries or re-reads.
     log.info("integrity conflict: %s", type(exc).__name__)
-    return problem(409, "conflict", "Conflicting concurrent change", "retry the request")
+    return problem(409, Conflict.type_slug, "Conflicting concurrent change", "retry the request")
 
 
 async def _unexpected(_: Request, exc: Exception) -> ProblemResponse:
     log.exception("unhandled error", exc_info=exc)
-    return problem(500, "internal-error", "Internal error")
+    return problem(500, InternalError.type_slug, InternalError.title)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

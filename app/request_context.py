@@ -17,6 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_BASE, PayloadTooLarge
+from app.framework_errors import HeadersTooLarge
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -55,7 +56,7 @@ class RequestContextMiddleware:
         declared = _content_length(scope)
         refusal = None
         if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
-            refusal = (431, "headers-too-large", "Request headers too large")
+            refusal = (431, HeadersTooLarge.type_slug, HeadersTooLarge.title)
         elif declared is not None and declared > self.max_body_bytes:
             refusal = (413, PayloadTooLarge.type_slug, PayloadTooLarge.title)
         if refusal is not None:
@@ -78,8 +79,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(_SECURITY_HEADERS)
+                # A header the response set itself (the token endpoint's no-store) is kept once.
+                headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

@@ -10,6 +10,7 @@ from app.auth.keys import SigningKeys
 from app.auth.tokens import TokenCache
 from app.config import Settings
 from app.db.engine import Database
+from app.metrics.metrics import LookupMetrics
 from app.ratelimit.service import Limiter
 from app.sync.mirror import RegistryMirror
 from app.warnings.counter import LookupCounter
@@ -26,6 +27,8 @@ class Runtime:
     warnings: WarningWriter
     token_cache: TokenCache = field(default_factory=TokenCache)
     counter: LookupCounter = field(default_factory=LookupCounter)
+    # Prometheus counts of answered lookups (app.metrics); off unless metrics are enabled.
+    lookup_metrics: LookupMetrics = field(default_factory=lambda: LookupMetrics(False))
     ready: bool = False
     schema_head: str | None = None
 

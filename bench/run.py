@@ -939,6 +939,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also one lookup run with 0%% and one with 100%% listed identifiers (not judged)",
     )
+    p.add_argument(
+        "--metrics-overhead",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="instead of the ceiling comparison: PAIRS alternating lookup runs against a"
+        " server with metrics on and one with metrics off (bench/metrics_overhead.py)",
+    )
     args = p.parse_args(argv)
     if args.subjects is None:
         args.subjects = 20_000 if args.quick else 1_000_000
@@ -1028,6 +1036,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "REGISTRY_TOKEN_TTL_SECONDS": "86400",
             "REGISTRY_SHUTDOWN_DRAIN_SECONDS": "0",
             "REGISTRY_LOG_LEVEL": args.log_level,
+            # REGISTRY_METRICS_ENABLED=false in the caller's environment: a run without
+            # metrics (--metrics-overhead compares both in one run).
+            "REGISTRY_METRICS_ENABLED": os.environ.get("REGISTRY_METRICS_ENABLED", "true"),
         }
         env.update(registry_env)
         (workdir / "jwt-key.pem").unlink(missing_ok=True)
@@ -1062,6 +1073,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             res["database_bytes_after_import"] = asyncio.run(_pg_size(db_url))
         else:
             res["database_bytes_after_import"] = (workdir / "registry_bench.db").stat().st_size
+
+        if args.metrics_overhead:
+            return metrics_overhead(args, env, creds, lookup_file, loadgen, load, warm, procs)
 
         # 4. servers
         t = time.perf_counter()
@@ -1290,6 +1304,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
         log(f"results written to {args.json}")
     return res
+
+
+def metrics_overhead(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    creds: dict[str, Any],
+    lookup_file: Path,
+    loadgen: str,
+    load: LoadSettings,
+    warm: LoadSettings,
+    procs: list[Proc],
+) -> dict[str, Any]:
+    """``--metrics-overhead``: on/off pairs of single-lookup runs; prints and writes them."""
+    from bench.metrics_overhead import report_lines, run_metrics_overhead
+
+    result = run_metrics_overhead(
+        pairs=args.metrics_overhead,
+        env=env,
+        creds=creds,
+        lookup_file=lookup_file,
+        workdir=args.workdir,
+        port=args.port,
+        loadgen=loadgen,
+        load=load,
+        warm=warm,
+        ready_timeout=args.ready_timeout,
+        procs=procs,
+    )
+    result["command"] = [Path(sys.executable).name, "-m", "bench.run", *sys.argv[1:]]
+    result["subjects"] = args.subjects
+    result["database"] = args.db
+    result["load"] = {**load.as_dict(), "generator": f"{loadgen}: {tool_version(loadgen)}"}
+    report = Report()
+    for line in report_lines(result):
+        report.add(line)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        log(f"results written to {args.json}")
+    return result
 
 
 def _installed(module: str) -> bool:

@@ -6,12 +6,14 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.config import get_settings
 from app.db.base import Base
 from app.db.engine import normalise_url
+from app.db.ready import unreachable
 
 target_metadata = Base.metadata
 
@@ -33,11 +35,20 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    url = _url()
+    engine = create_async_engine(url)
+    try:
+        try:
+            connection = await engine.connect()
+        except (OSError, SQLAlchemyError) as exc:  # one line for `registry migrate`, no trace
+            raise unreachable(url, exc) from None
+        try:
+            await connection.run_sync(_run)
+            await connection.commit()
+        finally:
+            await connection.close()
+    finally:
+        await engine.dispose()
 
 
 if context.is_offline_mode():

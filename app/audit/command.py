@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.console import JsonOption, emit, err_console
-from app.db.engine import create_database
+from app.db.ready import migrated_database
 
 T = TypeVar("T")
 
@@ -24,12 +24,8 @@ def run_read(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one read session against the configured database."""
 
     async def runner() -> T:
-        db = create_database(get_settings())
-        try:
-            async with db.read_session() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
+        async with migrated_database(get_settings()) as db, db.read_session() as session:
+            return await work(session)
 
     return asyncio.run(runner())
 
@@ -94,12 +90,8 @@ def audit_verify(
             raise _fail(str(exc)) from None
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.db.files import sqlite_file
-
-    database_file = sqlite_file(settings.database_url)
-    if database_file is not None and not database_file.is_file():
-        # Connecting would create an empty file: an auditor's typo must not look like a chain.
-        raise _fail(f"no SQLite database file at {database_file} (REGISTRY_DATABASE_URL)")
+    # A missing file (an auditor's typo) is refused by `migrated_database` before anything
+    # could create it: it must not look like an empty, valid chain.
     try:
         result = run_read(verify_chain).model_dump()
         if checkpoint is not None:

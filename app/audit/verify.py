@@ -51,6 +51,7 @@ async def verify_chain(session: AsyncSession, *, up_to: int | None = None) -> Ve
     """Walk the chain in ``seq`` order (in batches, so memory stays flat); then, unless
     verifying only up to a checkpoint's ``seq``, check every state table against it
     (``app.audit.state``) and every warning seal (``app.warnings.seal``)."""
+    await _snapshot(session)
     result = await _verify_links(session, up_to=up_to)
     if up_to is not None:
         return result
@@ -70,6 +71,20 @@ async def verify_chain(session: AsyncSession, *, up_to: int | None = None) -> Ve
         if result.reason is None:
             result.reason = f"{mismatch.entity_type} {mismatch.entity_id}: {mismatch.reason}"
     return result
+
+
+async def _snapshot(session: AsyncSession) -> None:
+    """Read the head, the chain and the state from one snapshot.
+
+    Under PostgreSQL's default READ COMMITTED each statement sees the latest commit, so a
+    write landing between reading the head and reading the chain looked like a chain longer
+    than its head: a false alarm that stopped a healthy server. SQLite's read transaction
+    is a snapshot from its first read already. Only when this call opens the connection:
+    an isolation level cannot change inside a transaction."""
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        await session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
 
 
 async def _verify_links(session: AsyncSession, *, up_to: int | None) -> VerifyResult:

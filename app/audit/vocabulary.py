@@ -51,7 +51,9 @@ class Action(StrEnum):
     # organisation and client
     CREATED = "created"
     DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
     REVOKED = "revoked"
+    SECRET_ROTATED = "secret_rotated"  # noqa: S105 (an action name)
     # security
     ENUMERATION_BLOCKED = "enumeration_blocked"
     # signing key (CREATED too)

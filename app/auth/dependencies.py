@@ -60,6 +60,8 @@ async def authenticate(runtime: Runtime, authorization: str | None) -> Actor:
     principal = runtime.mirror.principals.get(claims.sub)
     if principal is None or not principal.active or principal.org_code != claims.org:
         raise Unauthenticated("client revoked or organisation deactivated")
+    if claims.iat < principal.tokens_from:
+        raise Unauthenticated("token issued before the organisation was reactivated")
     actor = Actor(
         org_id=principal.org_id,
         org_code=principal.org_code,

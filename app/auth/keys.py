@@ -12,19 +12,16 @@ there. ``SigningKeys.rotate`` (file-based: the old public key kept next to the f
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,6 +29,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jose import jwt
 from jose.backends.base import Key
 from jose.backends.cryptography_backend import CryptographyECKey
+
+from app.auth.key_files import (
+    WeakKey,
+    load_previous_keys,
+    load_private_key,
+    private_pem,
+    public_pem_bytes,
+    require_p256,
+    write_atomic,
+)
 
 __all__ = [
     "ALGORITHM",
@@ -44,16 +51,9 @@ __all__ = [
 ]
 
 ALGORITHM = "ES256"
-_CURVE_NAME = "secp256r1"
 _COORD_BYTES = 32
-# A P-256 PEM is ~250 bytes; anything this large is not a key and is not worth parsing.
-_MAX_KEY_FILE_BYTES = 64 * 1024
 
 log = logging.getLogger(__name__)
-
-
-class WeakKey(RuntimeError):
-    """The configured key file is missing, unreadable or not an EC P-256 key."""
 
 
 def _b64url(data: bytes) -> str:
@@ -73,13 +73,6 @@ def jwk_thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of a P-256 public key."""
     canonical = json.dumps(public_jwk(public_key), separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
-
-
-def _require_p256(key: object, source: str) -> None:
-    if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        raise WeakKey(f"{source}: {type(key).__name__} is not an EC key; ES256 needs EC P-256")
-    if key.curve.name != _CURVE_NAME:
-        raise WeakKey(f"{source}: EC curve {key.curve.name} is not P-256 (secp256r1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +105,11 @@ class KeySeal:
 
     @classmethod
     def from_key_file(cls, key_file: Path) -> KeySeal:
-        return cls(_load_private_key(Path(key_file)))
+        return cls(load_private_key(Path(key_file)))
 
     def seal(self, kid: str, key: ec.EllipticCurvePrivateKey) -> str:
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, _private_pem(key), kid.encode("ascii"))
+        sealed = self._aead.encrypt(nonce, private_pem(key), kid.encode("ascii"))
         return self._PREFIX + _b64url(nonce + sealed)
 
     def open(self, kid: str, sealed: str) -> ec.EllipticCurvePrivateKey:
@@ -132,7 +125,7 @@ class KeySeal:
                 f"signing key {kid} cannot be opened with this REGISTRY_JWT_KEY_FILE "
                 "(every process must be given the same key file)"
             ) from exc
-        _require_p256(key, f"signing key {kid}")
+        require_p256(key, f"signing key {kid}")
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         if jwk_thumbprint(key.public_key()) != kid:
             raise WeakKey(f"signing key {kid}: sealed key does not match its kid")
@@ -141,12 +134,12 @@ class KeySeal:
 
 def public_pem(key: ec.EllipticCurvePublicKey) -> str:
     """SubjectPublicKeyInfo PEM of ``key``."""
-    return _public_pem(key).decode("ascii")
+    return public_pem_bytes(key).decode("ascii")
 
 
 def load_public_pem(data: str) -> ec.EllipticCurvePublicKey:
     key = serialization.load_pem_public_key(data.encode("ascii"))
-    _require_p256(key, "stored public key")
+    require_p256(key, "stored public key")
     assert isinstance(key, ec.EllipticCurvePublicKey)
     return key
 
@@ -157,7 +150,7 @@ def new_private_key() -> ec.EllipticCurvePrivateKey:
 
 def read_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """The EC P-256 private key in ``path``; WeakKey otherwise."""
-    return _load_private_key(path)
+    return load_private_key(path)
 
 
 class SigningKeys:
@@ -185,17 +178,17 @@ class SigningKeys:
         ``retired`` maps a kid to the epoch second it was retired. Raises WeakKey if any key
         is not on P-256.
         """
-        _require_p256(private_key, "current key")
+        require_p256(private_key, "current key")
         signers = [(0, private_key), *scheduled]
         self._signers: list[tuple[int, str, Key]] = []
         self._public: dict[str, ec.EllipticCurvePublicKey] = {}
         for active_from, key in sorted(signers, key=lambda pair: pair[0]):
-            _require_p256(key, "scheduled key")
+            require_p256(key, "scheduled key")
             kid = jwk_thumbprint(key.public_key())
             self._signers.append((active_from, kid, CryptographyECKey(key, ALGORITHM)))
             self._public[kid] = key.public_key()
         for public_key in previous:
-            _require_p256(public_key, "previous key")
+            require_p256(public_key, "previous key")
             self._public.setdefault(jwk_thumbprint(public_key), public_key)
         self._retired: dict[str, int] = dict(retired or {})
         # Built once so the hot path never parses key material.
@@ -275,13 +268,11 @@ class SigningKeys:
         key_file = Path(key_file)
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            created = _write_atomic(
-                key_file, _private_pem(_new_private_key()), 0o600, clobber=False
-            )
+            created = write_atomic(key_file, private_pem(_new_private_key()), 0o600, clobber=False)
             if created:
                 log.warning("created new JWT signing key %s", key_file)
         # Re-read from disk even after creating: racing processes then all use the winner's key.
-        return cls(_load_private_key(key_file), _load_previous_keys(key_file))
+        return cls(load_private_key(key_file), load_previous_keys(key_file))
 
     @staticmethod
     def rotate(key_file: Path) -> str:
@@ -291,143 +282,17 @@ class SigningKeys:
         already loaded the keys keep signing with the old key until they reload.
         """
         key_file = Path(key_file)
-        old = _load_private_key(key_file)
+        old = load_private_key(key_file)
         old_public = old.public_key()
         retired = key_file.with_name(f"{key_file.name}.previous-{jwk_thumbprint(old_public)}.pem")
         # Publish the old public key before replacing the private one, so no instant exists
         # at which tokens signed by the old key are unverifiable. Public, but still 0600:
         # every key file the product creates is (SPEC §8 "Files").
-        _write_atomic(retired, _public_pem(old_public), 0o600, clobber=True)
+        write_atomic(retired, public_pem_bytes(old_public), 0o600, clobber=True)
         new = _new_private_key()
-        _write_atomic(key_file, _private_pem(new), 0o600, clobber=True)
+        write_atomic(key_file, private_pem(new), 0o600, clobber=True)
         return jwk_thumbprint(new.public_key())
 
 
 def _new_private_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
-
-
-def _private_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _public_pem(key: ec.EllipticCurvePublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _read_key_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WeakKey(f"{path}: cannot read key file ({exc.strerror or exc})") from exc
-    if len(data) > _MAX_KEY_FILE_BYTES:
-        raise WeakKey(f"{path}: larger than {_MAX_KEY_FILE_BYTES} bytes, not a PEM key")
-    if not data.strip():
-        raise WeakKey(f"{path}: key file is empty")
-    return data
-
-
-def _load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    data = _read_key_file(path)
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except TypeError as exc:
-        # cryptography signals "encrypted but no password given" with TypeError.
-        raise WeakKey(f"{path}: private key is encrypted; store it unencrypted (0600)") from exc
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        if _is_public_pem(data):
-            raise WeakKey(f"{path}: holds a public key; a private EC P-256 key is needed") from exc
-        raise WeakKey(f"{path}: not a PEM private key (expected PKCS8 EC P-256)") from exc
-    _require_p256(key, str(path))
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    if path.stat().st_mode & 0o077:
-        log.warning("JWT signing key %s is readable by group/others; chmod 600 it", path)
-    return key
-
-
-def _is_public_pem(data: bytes) -> bool:
-    try:
-        serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm):
-        return False
-    return True
-
-
-def _load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
-    data = _read_key_file(path)
-    key: object
-    try:
-        key = serialization.load_pem_public_key(data)
-    except (ValueError, UnsupportedAlgorithm):
-        try:
-            key = serialization.load_pem_private_key(data, password=None).public_key()
-        except (TypeError, ValueError, UnsupportedAlgorithm) as exc:
-            raise WeakKey(f"{path}: not an unencrypted PEM public or private key") from exc
-    _require_p256(key, str(path))
-    assert isinstance(key, ec.EllipticCurvePublicKey)
-    return key
-
-
-def _load_previous_keys(key_file: Path) -> list[ec.EllipticCurvePublicKey]:
-    prefix = f"{key_file.name}.previous-"
-    # Plain prefix matching rather than glob: the key file name may contain glob metacharacters.
-    names = sorted(
-        entry.name
-        for entry in os.scandir(key_file.parent)
-        if entry.name.startswith(prefix) and entry.name.endswith(".pem")
-    )
-    return [_load_public_key(key_file.parent / name) for name in names]
-
-
-def _write_atomic(path: Path, data: bytes, mode: int, *, clobber: bool) -> bool:
-    """Write ``data`` to ``path`` via a fully written temp file; False if not clobbering and
-    ``path`` already exists (someone else won the race)."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            # Explicit chmod: the result must not depend on the process umask.
-            os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if clobber:
-            os.replace(tmp_name, path)
-        elif not _publish_exclusive(tmp_name, path):
-            return False
-        _fsync_dir(path.parent)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-
-
-def _publish_exclusive(tmp_name: str, path: Path) -> bool:
-    # link() fails if the target exists, so unlike check-then-replace it cannot overwrite a
-    # key another process published a moment ago (after which that process signs with it).
-    try:
-        os.link(tmp_name, path)
-    except FileExistsError:
-        return False
-    except OSError:
-        # Filesystem without hard links: fall back to a narrower check-then-replace.
-        if path.exists():
-            return False
-        os.replace(tmp_name, path)
-    return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; not every platform/filesystem allows fsync on a directory.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

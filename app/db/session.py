@@ -22,12 +22,12 @@ from app.errors import ServiceUnavailable
 from app.preconditions import etag
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def open_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.runtime.db.read_session() as session:
         yield session
 
 
-ReadSession = Annotated[AsyncSession, Depends(_read_session)]
+ReadSession = Annotated[AsyncSession, Depends(open_read_session)]
 
 
 @asynccontextmanager

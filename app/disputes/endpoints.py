@@ -36,9 +36,9 @@ from app.errors import (
     StaleVersion,
     problem_responses,
 )
-from app.idempotency.service import idempotent_create
+from app.idempotency.service import CREATED_RESPONSE, idempotent_create
 from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
-from app.preconditions import IfMatch, etag
+from app.preconditions import IfMatch, etag, etag_response
 from app.subjects.schemas import SubjectKeyFilter
 
 router = APIRouter(tags=["disputes"])
@@ -50,14 +50,17 @@ DisputeId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f
     "/v1/disputes",
     status_code=201,
     response_model=DisputeRead,
-    responses=problem_responses(
-        *AUTH_ERRORS,
-        InvalidInput,
-        NotOwnInstitution,
-        NothingToDispute,
-        DisputeAlreadyOpen,
-        IdempotencyKeyReused,
-    ),
+    responses={
+        **CREATED_RESPONSE,
+        **problem_responses(
+            *AUTH_ERRORS,
+            InvalidInput,
+            NotOwnInstitution,
+            NothingToDispute,
+            DisputeAlreadyOpen,
+            IdempotencyKeyReused,
+        ),
+    },
 )
 async def create_dispute(
     request: Request,
@@ -81,7 +84,7 @@ async def create_dispute(
 @router.get(
     "/v1/disputes/{dispute_id}",
     response_model=DisputeRead,
-    responses=problem_responses(*AUTH_ERRORS, DisputeNotFound),
+    responses={**etag_response(), **problem_responses(*AUTH_ERRORS, DisputeNotFound)},
 )
 async def read_dispute(
     dispute_id: DisputeId, response: Response, session: ReadSession, actor: DisputeReader
@@ -124,14 +127,17 @@ async def list_disputes(
 @router.post(
     "/v1/disputes/{dispute_id}/resolve",
     response_model=DisputeRead,
-    responses=problem_responses(
-        *AUTH_ERRORS,
-        InvalidInput,
-        DisputeNotFound,
-        DisputeClosed,
-        PreconditionRequired,
-        StaleVersion,
-    ),
+    responses={
+        **etag_response(),
+        **problem_responses(
+            *AUTH_ERRORS,
+            InvalidInput,
+            DisputeNotFound,
+            DisputeClosed,
+            PreconditionRequired,
+            StaleVersion,
+        ),
+    },
 )
 async def decide_dispute(
     request: Request,

@@ -5,14 +5,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.subjects.schemas import SubjectIn
+from app.subjects.schemas import SUBJECT_EXAMPLE, SubjectIn
 from app.text import Text
 
 DisputeStatus = Literal["open", "upheld", "rejected"]
 
 
 class DisputeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": SUBJECT_EXAMPLE,
+                    "reason": "the holder shows the transfer was a refund",
+                }
+            ]
+        },
+    )
 
     subject: SubjectIn
     reason: Text = Field(min_length=1, max_length=2000)
@@ -22,7 +32,12 @@ class DisputeCreate(BaseModel):
 
 
 class DisputeResolve(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"outcome": "rejected", "note": "the case file confirms the fraud"}]
+        },
+    )
 
     outcome: Literal["upheld", "rejected"]
     note: Text = Field(default="", max_length=2000)

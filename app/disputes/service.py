@@ -34,16 +34,28 @@ class NotOwnInstitution(AppError):
     status = 403
     type_slug = "not-own-institution"
     title = "Disputes are opened only for subjects at your own institution"
+    description = (
+        "A bank or e-wallet disputes only accounts held at its own institution, a telecom only "
+        "phone numbers; this subject is held elsewhere."
+    )
+    remedy = "Ask the institution that holds the account to open the dispute; do not retry."
 
 
 class NothingToDispute(Conflict):
     type_slug = "nothing-to-dispute"
     title = "The subject has no active flag to dispute"
+    description = (
+        "A dispute contests an active flag, and the subject has none (or the flag_id you named "
+        "is no longer active)."
+    )
+    remedy = "Look the subject up again; if it is no longer listed there is nothing to dispute."
 
 
 class DisputeAlreadyOpen(Conflict):
     type_slug = "dispute-open"
     title = "The subject already has an open dispute"
+    description = "A subject has at most one open dispute at a time; dispute_id names it."
+    remedy = "Follow the open dispute named by dispute_id instead of opening another."
 
     def __init__(self, dispute_id: str) -> None:
         super().__init__(f"dispute {dispute_id} is open for this subject")
@@ -53,6 +65,8 @@ class DisputeAlreadyOpen(Conflict):
 class DisputeClosed(Conflict):
     type_slug = "dispute-closed"
     title = "The dispute is already decided"
+    description = "The dispute was already resolved (upheld or rejected); a decision is final."
+    remedy = "Read the dispute for its outcome; open a new dispute if new facts arise."
 
 
 def dispute_read(

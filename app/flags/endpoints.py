@@ -27,9 +27,9 @@ from app.flags.service import (
     get_flag,
     transition_flag,
 )
-from app.idempotency.service import idempotent_create
+from app.idempotency.service import CREATED_RESPONSE, idempotent_create
 from app.pagination import Cursor, Limit, decode_time_cursor, next_time_cursor
-from app.preconditions import IfMatch, etag
+from app.preconditions import IfMatch, etag, etag_response
 from app.subjects.schemas import SubjectKeyFilter
 
 router = APIRouter(tags=["flags"])
@@ -41,7 +41,10 @@ FlagId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{
     "/v1/flags",
     status_code=201,
     response_model=FlagRead,
-    responses=problem_responses(*AUTH_ERRORS, InvalidInput, DuplicateFlag, IdempotencyKeyReused),
+    responses={
+        **CREATED_RESPONSE,
+        **problem_responses(*AUTH_ERRORS, InvalidInput, DuplicateFlag, IdempotencyKeyReused),
+    },
 )
 async def report_flag(
     request: Request,
@@ -66,7 +69,7 @@ async def report_flag(
 @router.get(
     "/v1/flags/{flag_id}",
     response_model=FlagRead,
-    responses=problem_responses(*AUTH_ERRORS, FlagNotFound),
+    responses={**etag_response(), **problem_responses(*AUTH_ERRORS, FlagNotFound)},
 )
 async def read_flag(
     flag_id: FlagId, response: Response, session: ReadSession, actor: ReporterOrHistory
@@ -100,9 +103,17 @@ async def list_flags(
     return FlagPage(items=items, next_cursor=next_time_cursor(rows, limit))
 
 
-TRANSITION_ERRORS = problem_responses(
-    *AUTH_ERRORS, InvalidInput, FlagNotFound, InvalidTransition, PreconditionRequired, StaleVersion
-)
+TRANSITION_ERRORS = {
+    **etag_response(),
+    **problem_responses(
+        *AUTH_ERRORS,
+        InvalidInput,
+        FlagNotFound,
+        InvalidTransition,
+        PreconditionRequired,
+        StaleVersion,
+    ),
+}
 
 
 async def _transition(

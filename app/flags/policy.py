@@ -48,6 +48,12 @@ _ACTIVE = frozenset({FlagStatus.REPORTED, FlagStatus.CONFIRMED})
 class InvalidTransition(Conflict):
     type_slug = "invalid-transition"
     title = "The flag cannot make that change from its current status"
+    description = (
+        "A flag moves through its statuses in fixed steps (reported, confirmed, withdrawn, "
+        "rejected, expired, cleared), and who may take a step depends on the status: detail "
+        "names the status and the step that is not allowed from it."
+    )
+    remedy = "Read the flag, check its status, and take a step allowed from there; do not retry."
 
 
 def is_reviewer(actor: Actor) -> bool:

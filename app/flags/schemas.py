@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.subjects.schemas import SubjectIn
+from app.subjects.schemas import SUBJECT_EXAMPLE, SubjectIn
 from app.text import Text
 
 
@@ -25,7 +25,19 @@ class FlagCreate(BaseModel):
     """A report about one subject. ``id``, ``status``, ``version`` and the reporter are set
     by the registry; sending them is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": SUBJECT_EXAMPLE,
+                    "category": "IMPERSONATE_AUTHORITY",
+                    "description": "caller posed as police and asked for a transfer",
+                    "amount_lost_vnd": 15000000,
+                }
+            ]
+        },
+    )
 
     subject: SubjectIn
     category: Text = Field(

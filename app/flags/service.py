@@ -34,6 +34,11 @@ class FlagNotFound(NotFound):
 class DuplicateFlag(Conflict):
     type_slug = "duplicate-flag"
     title = "Your organisation already holds an active flag on this subject"
+    description = (
+        "An organisation holds at most one active flag per subject; flag_id names the one it "
+        "already holds. (A retry with the same Idempotency-Key answers the first result instead.)"
+    )
+    remedy = "Use or update the existing flag named by flag_id rather than creating another."
 
     def __init__(self, flag_id: str) -> None:
         super().__init__(f"active flag {flag_id} already reports this subject")

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
+from app.framework_errors import NotReady
 from app.problems import ProblemResponse, problem
 
 router = APIRouter(tags=["health"])
@@ -39,4 +40,4 @@ async def readyz(request: Request) -> Any:
 
 
 def _unready(reason: str) -> ProblemResponse:
-    return problem(503, "not-ready", "Not ready", reason, headers={"Retry-After": "1"})
+    return problem(503, NotReady.type_slug, NotReady.title, reason, headers={"Retry-After": "1"})

@@ -21,9 +21,27 @@ from app.db.session import resource_response, writing
 from app.db.unit_of_work import UnitOfWork
 from app.errors import IdempotencyKeyReused, InvalidInput
 from app.models import IdempotencyRecord
-from app.preconditions import etag
+from app.preconditions import ETAG_HEADER, etag
 
 MAX_KEY_LENGTH = 200
+
+# The 201 of ``idempotent_create``, for the endpoint's ``responses=``.
+CREATED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    201: {
+        "headers": {
+            "ETag": ETAG_HEADER,
+            "Location": {
+                "description": "where the new resource is read; absent on a replay",
+                "schema": {"type": "string"},
+            },
+            "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to an earlier request "
+                "with the same `Idempotency-Key` and body",
+                "schema": {"type": "string", "enum": ["true"]},
+            },
+        }
+    }
+}
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -91,14 +109,20 @@ Create = Callable[[UnitOfWork], Awaitable[tuple[BaseModel, int, str]]]
 
 
 async def idempotent_create(
-    request: Request, actor: Actor, body: BaseModel, create: Create
+    request: Request,
+    actor: Actor,
+    body: BaseModel,
+    create: Create,
+    *,
+    stored: Callable[[BaseModel], BaseModel] | None = None,
 ) -> Response:
     """Run a create once per ``Idempotency-Key`` in its own unit of work; answer its 201
     (or the stored replay) once that unit of work has committed.
 
     ``create`` returns the resource, its version (for the ETag) and its location. The unit
     of work holds the write lock before the key is looked up, so two concurrent retries
-    cannot both miss the record.
+    cannot both miss the record. ``stored`` gives what a replay answers when that must
+    differ from the first answer (a client's secret is shown once and never stored).
     """
     key = idempotency_key(request)
     assert actor.org_id is not None
@@ -111,6 +135,6 @@ async def idempotent_create(
             return replayed
         resource, version, location = await create(uow)
         if key is not None:
-            stored = resource.model_dump_json()
-            await remember(uow.session, actor.org_id, key, fingerprint, 201, stored, etag(version))
+            kept = (resource if stored is None else stored(resource)).model_dump_json()
+            await remember(uow.session, actor.org_id, key, fingerprint, 201, kept, etag(version))
     return resource_response(resource, version, status_code=201, headers={"Location": location})

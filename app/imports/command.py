@@ -13,7 +13,7 @@ import typer
 
 from app.config import get_settings
 from app.console import JsonOption, emit, err_console
-from app.db.engine import create_database
+from app.db.ready import migrated_database
 from app.errors import AppError
 
 
@@ -25,20 +25,18 @@ def import_file(
     """Bulk flags from CSV/XLSX: all-or-nothing per file, safe to re-run."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from app.imports.reader import ImportFileError, count_data_rows
+    from app.imports.errors import ImportFileError
+    from app.imports.reader import count_data_rows
     from app.imports.service import import_flags
 
     settings = get_settings()
     total = count_data_rows(file)
 
     async def runner(progress: Callable[[int], None]) -> Any:
-        db = create_database(settings)
-        try:
+        async with migrated_database(settings) as db:
             return await import_flags(
                 db, org, file, ttl_days=settings.flag_ttl_days, progress=progress
             )
-        finally:
-            await db.dispose()
 
     columns = [
         *Progress.get_default_columns()[:2],

@@ -19,7 +19,7 @@ from typing import IO, Any, NamedTuple
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from app.errors import InvalidInput
+from app.imports.errors import ImportFileError
 
 COLUMNS = (
     "kind",
@@ -39,12 +39,6 @@ _BOM = b"\xef\xbb\xbf"
 # characters); the limit keeps a file without newlines from being read into memory whole.
 MAX_LINE_BYTES = 1 << 20
 _COUNT_CHUNK = 1 << 20
-
-
-class ImportFileError(InvalidInput):
-    """The file as a whole cannot be imported (type, encoding, header, structure)."""
-
-    title = "The import file cannot be read"
 
 
 class SourceRow(NamedTuple):

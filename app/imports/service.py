@@ -21,8 +21,8 @@ from app.auth.actor import Actor
 from app.auth.scopes import ALLOWED_KINDS, Scope
 from app.db.engine import Database
 from app.db.unit_of_work import unit_of_work
-from app.errors import Conflict
-from app.imports.reader import ImportFileError, SourceRow, open_rows
+from app.imports.errors import ImportFileError, ImportRefused
+from app.imports.reader import SourceRow, open_rows
 from app.imports.rows import PreparedRow, RowError, prepare_row
 from app.imports.writer import BatchWriter
 from app.models import Organisation
@@ -47,11 +47,6 @@ MAX_ERRORS = 1000
 # 20k flags, 5.6 s at 100k). A plan per execution follows the growth and uses the indexes.
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 Progress = Callable[[int], None]
-
-
-class ImportRefused(Conflict):
-    type_slug = "import-refused"
-    title = "The organisation cannot import flags"
 
 
 @dataclass

@@ -1,81 +1,130 @@
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated, Any
-from urllib.parse import unquote
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.db.session import ReadSession
-from app.errors import InvalidClient, RateLimited, problem_responses
+from app.errors import AppError, InvalidInput, RateLimited, ServiceUnavailable
+from app.oauth.errors import NO_STORE, OAuthError, invalid_request, oauth_error_responses
+from app.oauth.form import FORM_TYPE, GRANT_TYPE, MAX_LENGTHS, read_token_request
 from app.oauth.schemas import TokenResponse
-from app.oauth.service import OAuthError, issue_access_token
-from app.text import Text, is_clean
+from app.oauth.service import issue_access_token
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def _as_oauth_error(exc: Exception) -> OAuthError:
+    """What an error raised while answering a token request means to an OAuth client."""
+    if isinstance(exc, OAuthError):
+        return exc
+    if isinstance(exc, RateLimited):
+        return OAuthError("temporarily_unavailable", exc.detail, status=429, headers=exc.headers)
+    if isinstance(exc, InvalidInput):
+        # The application-wide query check: the token endpoint takes no query parameters.
+        names = ", ".join(str(e["loc"][-1]) for e in exc.errors or [])
+        return invalid_request(f"the token endpoint takes no query parameters: {names}")
+    if isinstance(exc, RequestValidationError):
+        return invalid_request("the request is not valid")
+    if isinstance(exc, ServiceUnavailable):
+        return OAuthError("temporarily_unavailable", exc.detail, status=503, headers=exc.headers)
+    if isinstance(exc, DBAPIError | PoolTimeout | OSError):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        headers = {"Retry-After": "1"}
+        return OAuthError("temporarily_unavailable", "retry shortly", status=503, headers=headers)
+    if isinstance(exc, AppError) and exc.status < 500:
+        return invalid_request(exc.detail)
+    log.exception("unhandled error at the token endpoint", exc_info=exc)
+    return OAuthError("server_error", "internal error", status=500)
+
+
+class TokenRoute(APIRoute):
+    """Answers every request of its route the RFC 6749 way: OAuth errors, no-store."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:  # every error of this route has the OAuth shape
+                response = _as_oauth_error(exc).response()
+            response.headers.update(NO_STORE)
+            return response
+
+        return answer
+
 
 # Public by design: the client authenticates with its credentials, not a bearer token.
 router = APIRouter(tags=["auth"])
+token_router = APIRouter(tags=["auth"], route_class=TokenRoute)
+
+_FORM_SCHEMA = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
+        "client_id": {
+            "type": "string",
+            "maxLength": MAX_LENGTHS["client_id"],
+            "description": "with client_secret, unless HTTP Basic is used",
+        },
+        "client_secret": {"type": "string", "maxLength": MAX_LENGTHS["client_secret"]},
+        "scope": {
+            "type": "string",
+            "maxLength": MAX_LENGTHS["scope"],
+            "description": "space-separated scopes; without it, all the client's scopes",
+        },
+    },
+}
+_FORM_EXAMPLE = {
+    "grant_type": GRANT_TYPE,
+    "client_id": "cli_0123456789abcdef",
+    "client_secret": "s3cr3t-from-registry-client-create",
+    "scope": "lookup",
+}
 
 
-def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidClient("malformed HTTP Basic credentials") from None
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        raise InvalidClient("malformed HTTP Basic credentials")
-    # RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
-    client_id, secret = unquote(client_id), unquote(secret)
-    if not (is_clean(client_id) and is_clean(secret)):  # "%00" would reach the database
-        raise InvalidClient("malformed HTTP Basic credentials")
-    return client_id, secret
-
-
-@router.post(
+@token_router.post(
     "/v1/oauth/token",
     response_model=TokenResponse,
-    responses=problem_responses(OAuthError, InvalidClient, RateLimited),
+    responses=oauth_error_responses(),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {FORM_TYPE: {"schema": _FORM_SCHEMA, "example": _FORM_EXAMPLE}},
+        }
+    },
 )
-async def token(
-    request: Request,
-    session: ReadSession,
-    grant_type: Annotated[Text, Form(max_length=64)],
-    client_id: Annotated[Text | None, Form(max_length=64)] = None,
-    client_secret: Annotated[Text | None, Form(max_length=512)] = None,
-    scope: Annotated[Text | None, Form(max_length=400)] = None,
-) -> Any:
+async def token(request: Request, session: ReadSession) -> Any:
     """Exchange client credentials for a short-lived access token (RFC 6749 §4.4).
 
-    Send `grant_type=client_credentials` as a form body, with the credentials either as
-    HTTP Basic (`Authorization: Basic base64(client_id:client_secret)`) or as the form
-    fields `client_id` and `client_secret`. `scope` (space-separated) narrows the token to
-    some of the client's scopes; without it the token carries all of them.
+    Send `grant_type=client_credentials` as an `application/x-www-form-urlencoded` body,
+    with the credentials either as HTTP Basic (`Authorization: Basic
+    base64(urlencode(client_id):urlencode(client_secret))`, RFC 6749 §2.3.1) or as the
+    form fields `client_id` and `client_secret`, not both. `scope` (space-separated)
+    narrows the token to some of the client's scopes; without it the token carries all
+    of them.
 
-    Failed authentications are limited per `client_id` and per source address (429 with
-    `Retry-After`, answered before the secret is checked).
+    Errors follow RFC 6749 §5.2: `application/json` `{"error", "error_description"}` with
+    `invalid_request`, `unsupported_grant_type` or `invalid_scope` (400) and
+    `invalid_client` (401, with `WWW-Authenticate: Basic` when Basic was used). Failed
+    authentications are limited per `client_id` and per source address (429
+    `temporarily_unavailable` with `Retry-After`, answered before the secret is checked).
+    Every answer carries `Cache-Control: no-store` and `Pragma: no-cache`.
     """
-    if grant_type != "client_credentials":
-        raise OAuthError("unsupported_grant_type", "only client_credentials is supported")
-    credentials = _basic_credentials(request)
-    if credentials is None:
-        if not client_id or client_secret is None:
-            raise InvalidClient("client credentials missing")
-        credentials = (client_id, client_secret)
-    runtime = request.app.state.runtime
+    form = await read_token_request(request)
     address = request.client.host if request.client else "unknown"
-    return await issue_access_token(
-        session,
-        runtime,
-        client_id=credentials[0],
-        secret=credentials[1],
-        scope=scope,
-        address=address,
-    )
+    return await issue_access_token(session, request.app.state.runtime, form=form, address=address)
 
 
 @router.get("/.well-known/jwks.json", tags=["auth"])

@@ -8,49 +8,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import parse_scopes, scopes_for_kind
 from app.auth.tokens import issue_token
-from app.errors import AppError
+from app.errors import InvalidClient
+from app.oauth.errors import OAuthError, invalid_client
 from app.oauth.failures import FailedAuthLimit
+from app.oauth.form import TokenRequest
 from app.oauth.schemas import TokenResponse
 from app.organisations.service import authenticate_client
 from app.runtime import Runtime
-
-
-class OAuthError(AppError):
-    """An RFC 6749 §5.2 error, rendered as problem+json with the ``error`` code kept."""
-
-    status = 400
-    type_slug = "oauth-error"
-    title = "Token request refused"
-
-    def __init__(self, error: str, detail: str) -> None:
-        super().__init__(detail)
-        self.extra = {"error": error}
 
 
 async def issue_access_token(
     session: AsyncSession,
     runtime: Runtime,
     *,
-    client_id: str,
-    secret: str,
-    scope: str | None,
+    form: TokenRequest,
     address: str,
 ) -> TokenResponse:
     """Authenticate the client and issue a JWT with the requested (or all its) scopes.
 
     The failed-authentication limit is checked first (429), so a refused attempt never
-    reaches scrypt.
+    reaches scrypt. Unknown client, wrong secret, revoked client and deactivated
+    organisation are all ``invalid_client``; a scope the client does not hold (or that
+    does not exist) is ``invalid_scope``, checked only once the client is authenticated.
     """
     limit = FailedAuthLimit(runtime.limiter.store, runtime.settings)
-    counted = await limit.begin(client_id, address)
-    client, org = await authenticate_client(session, client_id, secret)
+    counted = await limit.begin(form.client_id, address)
+    try:
+        client, org = await authenticate_client(session, form.client_id, form.client_secret)
+    except InvalidClient as exc:
+        raise invalid_client(exc.detail, basic=form.basic) from None
     if counted:
-        await limit.succeeded(client_id, address)
+        await limit.succeeded(form.client_id, address)
     held = [s for s in client.scopes.split() if s in scopes_for_kind(org.kind)]
-    if scope is None or not scope.strip():
+    if form.scope is None or not form.scope.strip():
         granted = held
     else:
-        requested = parse_scopes(scope)
+        requested = parse_scopes(form.scope)
         refused = [s for s in requested if s not in held]
         if refused:
             raise OAuthError("invalid_scope", f"scope not granted to this client: {refused[0]}")

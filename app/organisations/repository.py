@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Client, Organisation
@@ -21,6 +23,13 @@ class OrganisationRepository:
         stmt = select(Organisation).order_by(Organisation.code)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def page(self, *, after: str | None, limit: int) -> list[Organisation]:
+        """Organisations in code order, from just after ``after``."""
+        stmt = select(Organisation).order_by(Organisation.code).limit(limit)
+        if after is not None:
+            stmt = stmt.where(Organisation.code > after)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def add(self, org: Organisation) -> Organisation:
         self.session.add(org)
         await self.session.flush()
@@ -39,6 +48,22 @@ class ClientRepository:
         stmt = select(Client, Organisation).join(
             Organisation, Organisation.id == Client.organisation_id
         )
+        return [(c, o) for c, o in (await self.session.execute(stmt)).all()]
+
+    async def page(
+        self, *, org_id: int | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[Client, Organisation]]:
+        """Clients oldest first (ties by ``client_id``), of one organisation or of all."""
+        stmt = (
+            select(Client, Organisation)
+            .join(Organisation, Organisation.id == Client.organisation_id)
+            .order_by(Client.created_at, Client.client_id)
+            .limit(limit)
+        )
+        if org_id is not None:
+            stmt = stmt.where(Client.organisation_id == org_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(Client.created_at, Client.client_id) > tuple_(*after))
         return [(c, o) for c, o in (await self.session.execute(stmt)).all()]
 
     async def add(self, client: Client) -> Client:

@@ -13,7 +13,7 @@ from app.errors import (
     InvalidInput,
     problem_responses,
 )
-from app.idempotency.service import idempotent_create
+from app.idempotency.service import CREATED_RESPONSE, idempotent_create
 from app.recovery.auth import LedgerReader, Recorder
 from app.recovery.schemas import RecoveryCreate, RecoveryRead, SubjectRecoveries
 from app.recovery.service import record_entry, subject_recoveries
@@ -27,7 +27,10 @@ router = APIRouter(tags=["recovery"])
     "/v1/recoveries",
     status_code=201,
     response_model=RecoveryRead,
-    responses=problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound, IdempotencyKeyReused),
+    responses={
+        **CREATED_RESPONSE,
+        **problem_responses(*AUTH_ERRORS, InvalidInput, SubjectNotFound, IdempotencyKeyReused),
+    },
 )
 async def create_recovery(
     request: Request,

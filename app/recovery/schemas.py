@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.flags.schemas import MAX_VND
-from app.subjects.schemas import SubjectIn
+from app.subjects.schemas import SUBJECT_EXAMPLE, SubjectIn
 from app.text import Text
 
 RecoveryAction = Literal["freeze", "release", "return"]
@@ -15,7 +15,19 @@ RecoveryAction = Literal["freeze", "release", "return"]
 class RecoveryCreate(BaseModel):
     """One ledger entry in whole đồng. A release or return never exceeds what is held."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "subject": SUBJECT_EXAMPLE,
+                    "action": "freeze",
+                    "amount_vnd": 5000000,
+                    "note": "frozen on the police request",
+                }
+            ]
+        },
+    )
 
     subject: SubjectIn
     action: RecoveryAction

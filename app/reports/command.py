@@ -11,7 +11,7 @@ import typer
 
 from app.config import get_settings
 from app.console import JsonOption, emit, err_console
-from app.db.engine import create_database
+from app.db.ready import migrated_database
 from app.errors import AppError
 
 
@@ -24,14 +24,14 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Write the six-month or yearly report (exit 1 on a bad period or format)."""
-    from app.reports.render import render_report
+    from app.reports.periods import parse_period
+    from app.reports.render import check_format, render_report
 
     async def runner() -> tuple[bytes, str]:
-        db = create_database(get_settings())
-        try:
+        check_format(fmt)  # a typo in the arguments is named before the database is
+        parse_period(period)
+        async with migrated_database(get_settings()) as db:
             return await render_report(db, period, fmt)
-        finally:
-            await db.dispose()
 
     try:
         body, media_type = asyncio.run(runner())

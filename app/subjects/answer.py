@@ -40,6 +40,17 @@ def lookup_answer(
     }
 
 
+def change_entry(seq: int, key: str, listing: Listing) -> dict[str, Any]:
+    """A change-feed entry: ``seq`` and the lookup answer of ``key`` at that ``seq``.
+
+    Built by ``lookup_answer`` so a bank's local copy answers exactly like the registry; no
+    ``registry_version`` (the page carries it) and no ``warning_id`` (a feed issues none).
+    """
+    answer = lookup_answer(key, listing, 0)
+    del answer["registry_version"], answer["warning_id"]
+    return {"seq": seq, **answer}
+
+
 def encode(value: dict[str, Any]) -> bytes:
     """Compact JSON, with datetimes as pydantic writes them (RFC 3339, ``Z`` for UTC)."""
     return to_json(value)

@@ -130,6 +130,7 @@ async def answer_batch(runtime: Runtime, actor: Actor, items: Sequence[Any]) -> 
         key: encode(lookup_answer(key, listing, seq, warning_ids.get(key)))
         for key, listing in found.items()
     }
+    runtime.lookup_metrics.batch(len(items), valid, found)
     unlisted = _UnlistedItems(seq)
     out: list[bytes] = []
     for index, key in enumerate(keys):

@@ -8,21 +8,20 @@ from fastapi import APIRouter, Query, Request, Response
 from app.db.session import ReadSession
 from app.errors import (
     AUTH_ERRORS,
+    CursorAhead,
     InvalidInput,
     ServiceUnavailable,
     problem_responses,
 )
 from app.identifiers.vietqr import InvalidVietQR, parse_vietqr
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from app.subjects.answer import encode
+from app.subjects.answer import change_entry, encode
 from app.subjects.auth import HistoryReader, Looker, Syncer
 from app.subjects.batch import answer_batch
 from app.subjects.repository import SubjectEventRepository
-from app.subjects.risk import ACTIONS
 from app.subjects.schemas import (
     BatchLookupRequest,
     BatchLookupResponse,
-    ChangeItem,
     ChangesPage,
     HistoryEvent,
     HistoryPage,
@@ -40,6 +39,7 @@ from app.subjects.service import (
     identify,
     subject_record,
 )
+from app.sync.listing import listing_from_state
 from app.sync.mirror import RegistryMirror
 
 router = APIRouter(tags=["lookup"])
@@ -119,7 +119,7 @@ async def lookup_vietqr(request: Request, body: VietQRLookupRequest, actor: Look
     "/v1/changes",
     response_model=ChangesPage,
     tags=["sync"],
-    responses=problem_responses(*AUTH_ERRORS, InvalidInput),
+    responses=problem_responses(*AUTH_ERRORS, InvalidInput, CursorAhead),
 )
 async def changes(
     request: Request,
@@ -127,23 +127,24 @@ async def changes(
     actor: Syncer,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Limit = 100,
-) -> ChangesPage:
+) -> Response:
     """Every change after `after` that altered some subject's lookup answer, in `seq` order.
-    Keep `next_after` and ask again; replaying from 0 reproduces every current answer."""
-    events = await SubjectEventRepository(session).subject_changes(after, limit)
+
+    Each entry carries the subject's whole lookup answer at that `seq` (`risk`, `categories`,
+    `under_dispute`, ...), so replaying from 0 reproduces every current answer. Keep
+    `next_after` and ask again. An `after` beyond `registry_version` is 409 `cursor-ahead`
+    (the registry was restored from a backup): resynchronise rather than skip changes."""
+    repository = SubjectEventRepository(session)
+    head = await repository.head()
+    if after > head:
+        raise CursorAhead(after, head)
+    events = await repository.subject_changes(after, limit)
     items = [
-        ChangeItem(
-            seq=e.seq,
-            key=e.subject_key or e.entity_id,
-            risk_level=int(e.state["risk_level"]),
-            action=ACTIONS[int(e.state["risk_level"])],
-        )
+        change_entry(e.seq, e.subject_key or e.entity_id, listing_from_state(e.state))
         for e in events
     ]
-    head = await SubjectEventRepository(session).head()
-    return ChangesPage(
-        items=items, next_after=items[-1].seq if items else after, registry_version=head
-    )
+    page = {"items": items, "next_after": items[-1]["seq"] if items else after}
+    return Response(encode({**page, "registry_version": head}), media_type="application/json")
 
 
 @history_router.get(

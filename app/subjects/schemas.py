@@ -4,7 +4,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from app.identifiers.normalise import InvalidIdentifier, normalise_key
@@ -35,6 +43,12 @@ SubjectKeyFilter = Annotated[
 ]
 
 MAX_BATCH_ITEMS = 1000
+# A subject every example body names: a VCB account, valid under SPEC §3.
+SUBJECT_EXAMPLE: dict[str, Any] = {
+    "kind": "bank_account",
+    "institution": "VCB",
+    "identifier": "0011002345678",
+}
 
 
 class SubjectIn(BaseModel):
@@ -75,10 +89,42 @@ class LookupResult(BaseModel):
     warning_id: str | None
 
 
-class BatchLookupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Documented as a subject or anything else: any item is accepted, and one that is not a
+# valid subject gets its own error entry (the runtime type stays a plain dict, so the batch
+# code sees each item exactly as sent).
+BatchItemIn = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"$ref": "#/components/schemas/SubjectIn"},
+                {
+                    "type": "object",
+                    "additionalProperties": True,
+                    "description": "anything else: answered with its own `error` entry",
+                },
+            ]
+        }
+    ),
+]
 
-    items: list[dict[str, Any]] = Field(
+
+class BatchLookupRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"kind": "bank_account", "institution": "VCB", "identifier": "0123456789"},
+                        {"kind": "phone", "institution": None, "identifier": "0912 345 678"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    items: list[BatchItemIn] = Field(
         min_length=1,
         max_length=MAX_BATCH_ITEMS,
         description="1-1,000 subjects; an invalid item gets its own error entry",
@@ -86,16 +132,40 @@ class BatchLookupRequest(BaseModel):
 
 
 class BatchItemError(BaseModel):
+    """Why one item was not answered (a 422 in the single lookup's words)."""
+
     status: int
     title: str
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
-class BatchItem(BaseModel):
+class BatchAnswer(BaseModel):
+    """A valid item: its lookup answer, exactly as the single lookup gives it."""
+
     index: int
-    result: LookupResult | None = None
-    error: BatchItemError | None = None
+    result: LookupResult
+    error: None
+
+
+class BatchError(BaseModel):
+    """An item that is not a valid subject: its error, and no answer."""
+
+    index: int
+    result: None
+    error: BatchItemError
+
+
+def _batch_item_tag(item: Any) -> str:
+    error = item.get("error") if isinstance(item, dict) else getattr(item, "error", None)
+    return "answer" if error is None else "error"
+
+
+# Each entry has both members, one of them null: `result` for an answer, `error` otherwise.
+BatchItem = Annotated[
+    Annotated[BatchAnswer, Tag("answer")] | Annotated[BatchError, Tag("error")],
+    Discriminator(_batch_item_tag),
+]
 
 
 class BatchLookupResponse(BaseModel):
@@ -104,7 +174,17 @@ class BatchLookupResponse(BaseModel):
 
 
 class VietQRLookupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "payload": "00020101021138570010A00000072701270006970436011300110023456"
+                    "780208QRIBFTTA53037045802VN63048F2F"
+                }
+            ]
+        },
+    )
 
     payload: Text = Field(min_length=1, max_length=512, description="the EMVCo VietQR string")
 
@@ -116,10 +196,18 @@ class VietQRLookupResult(LookupResult):
 
 
 class ChangeItem(BaseModel):
+    """One change of a subject's lookup answer: the whole answer as it stood at ``seq``."""
+
     seq: int
     key: str
-    risk_level: int
+    listed: bool
+    risk_level: int = Field(ge=0, le=3)
+    risk: Risk
     action: Action
+    categories: list[str]
+    under_dispute: bool
+    first_flagged_at: datetime | None
+    last_changed_at: datetime | None
 
 
 class ChangesPage(BaseModel):

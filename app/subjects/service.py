@@ -79,6 +79,8 @@ async def answer_one(runtime: Runtime, actor: Actor, key: str) -> dict[str, Any]
     warning_ids = await record_lookups(
         runtime, actor, {key: listing.risk_level}, total=1, registry_version=seq
     )
+    # Every door (fast path, route, VietQR) answers through here: counted exactly once.
+    runtime.lookup_metrics.one(listing.risk_level)
     return lookup_answer(key, listing, seq, warning_ids.get(key))
 
 

@@ -113,3 +113,22 @@ def pack_state(sets: CategorySets, state: dict[str, Any]) -> int | None:
         state.get("first_flagged_at"),
         state.get("last_changed_at"),
     )
+
+
+def listing_from_state(state: dict[str, Any]) -> Listing:
+    """A subject event's state as the ``Listing`` the lookup answers from (change feed).
+
+    Exactly what the mirror would hold: a subject neither listed nor disputed is ``UNLISTED``
+    (no dates), whatever dates its state still carries.
+    """
+    packed = pack_state(CategorySets(), state)
+    if packed is None:
+        return UNLISTED
+    level = packed & 3
+    return Listing(
+        risk_level=level,
+        categories=tuple(state.get("categories") or ()),
+        under_dispute=bool(packed & _DISPUTE_BIT),
+        first_flagged_at=_time(packed >> _FIRST_SHIFT & _TIME_MASK),
+        last_changed_at=_time(packed >> _LAST_SHIFT & _TIME_MASK),
+    )

@@ -37,6 +37,11 @@ class Principal:
     institution: str | None
     scopes: frozenset[str]
     active: bool
+    # Tokens issued (``iat``) before this second are refused. An organisation's row changes
+    # only when it is deactivated or reactivated, so once it has (version > 1) this is
+    # the last such change: a reactivation does not bring back the tokens that were live
+    # when it was deactivated.
+    tokens_from: int = 0
 
 
 class RegistryMirror:
@@ -193,6 +198,7 @@ class RegistryMirror:
                 institution=org.institution,
                 scopes=frozenset(client.scopes.split()),
                 active=client.active and org.active,
+                tokens_from=int(org.updated_at.timestamp()) if org.version > 1 else 0,
             )
         return out
 

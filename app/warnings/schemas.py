@@ -11,7 +11,10 @@ from app.flags.schemas import MAX_VND
 class WarningOutcome(BaseModel):
     """What the customer did after the warning; feeds "transfers stopped, VND protected"."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "cancelled", "amount_vnd": 2000000}]},
+    )
 
     outcome: Literal["cancelled", "proceeded"]
     amount_vnd: int = Field(ge=0, le=MAX_VND, strict=True, description="the transfer amount")

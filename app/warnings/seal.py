@@ -234,14 +234,11 @@ async def run_sealing(db: Database, interval: float, lag_seconds: float) -> None
 
 async def _seal_once() -> int:
     from app.config import get_settings
-    from app.db.engine import create_database
+    from app.db.ready import migrated_database
 
     settings = get_settings()
-    db = create_database(settings)
-    try:
+    async with migrated_database(settings) as db:
         return await seal_warnings(db, lag_seconds=settings.warning_seal_lag_seconds)
-    finally:
-        await db.dispose()
 
 
 if __name__ == "__main__":  # ``python -m app.warnings.seal``: one pass, for cron

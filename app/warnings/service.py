@@ -31,6 +31,11 @@ class WarningNotFound(NotFound):
 class OutcomeAlreadyRecorded(Conflict):
     type_slug = "outcome-recorded"
     title = "An outcome was already recorded for this warning"
+    description = (
+        "This warning already has a different outcome. An outcome is recorded once; sending "
+        "exactly the same outcome and amount again answers the recorded one."
+    )
+    remedy = "Do not retry. If the recorded outcome is wrong, report it to the operator."
 
 
 async def issue_warnings(

@@ -65,6 +65,16 @@ class WarningWriter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._engine: AsyncEngine | None = None
 
+    @property
+    def queued(self) -> int:
+        """Warnings waiting for a batch to take them (not those being committed)."""
+        return sum(len(rows) for rows, _ in self._pending)
+
+    @property
+    def engine(self) -> AsyncEngine | None:
+        """Its own engine (PostgreSQL), once the first batch has made it."""
+        return self._engine
+
     async def write(self, rows: list[Row]) -> None:
         """Return once ``rows`` are committed; raise what the commit raised."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

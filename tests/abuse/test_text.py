@@ -154,20 +154,27 @@ async def test_a_nul_in_a_path_or_query_value_is_a_422_naming_it(
     assert "\\u0000" not in response.text
 
 
-async def test_token_form_fields_with_a_nul_are_a_422_naming_them(
+async def test_token_form_fields_with_a_nul_are_invalid_request_naming_them(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
+    """The token endpoint answers RFC 6749 §5.2 (SPEC §8 "Token endpoint"): a NUL or a lone
+    surrogate is a 400 invalid_request naming the field, not a 422 problem."""
     police = (await callers(app, client))["police"]
     good = {"grant_type": "client_credentials", "client_id": police.client_id,
             "client_secret": police.secret}  # fmt: skip
     for field in ("client_id", "client_secret", "scope", "grant_type"):
         response = await client.post("/v1/oauth/token", data={**good, field: "a\x00b"})
-        assert_names(response, ["body", field])
-    # A percent-escaped surrogate decodes to U+FFFD: an unknown client, not a crash.
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["error"] == "invalid_request", body
+        assert body["error_description"].startswith(field), body
+        assert "\\u0000" not in response.text
+    # A percent-escaped surrogate is not UTF-8: refused, never replaced by U+FFFD.
     form = b"grant_type=client_credentials&client_id=%ED%A0%80&client_secret=x"
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     response = await client.post("/v1/oauth/token", content=form, headers=headers)
-    assert response.status_code == 401, response.text
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
     # Basic credentials are form-urlencoded too (RFC 6749 §2.3.1): %00 is malformed.
     for credentials in (f"{police.client_id}%00:{police.secret}", f"{police.client_id}:x%00"):
         basic = base64.b64encode(credentials.encode()).decode()
@@ -176,8 +183,11 @@ async def test_token_form_fields_with_a_nul_are_a_422_naming_them(
             data={"grant_type": "client_credentials"},
             headers={"Authorization": f"Basic {basic}"},
         )
-        assert response.status_code == 401, response.text
-        assert response.json()["detail"] == "malformed HTTP Basic credentials"
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "error": "invalid_request",
+            "error_description": "malformed HTTP Basic credentials",
+        }
 
 
 async def test_headers_that_reach_the_database_never_500(

@@ -237,3 +237,33 @@ async def test_hundred_concurrent_writers_leave_one_linear_chain(
     statuses = await asyncio.gather(*(write(i) for i in range(100)))
     assert statuses == [201] * 100
     assert await verify(app) == (True, None)
+
+
+async def test_a_write_during_verification_is_no_false_alarm(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier reads the head, then the chain: a flag committed between the two reads
+    must not look like a chain longer than its head (it stopped a healthy server on PG)."""
+    await build_history(app, client)
+    bank = await make_caller(app, client, "BIDV", "bank")
+    original = AsyncSession.execute
+    written = False
+
+    async def execute_then_write(self: AsyncSession, *args: object, **kwargs: object) -> object:
+        nonlocal written
+        result = await original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not written:  # right after the verifier's first read: the head
+            written = True
+            subject = {"kind": "bank_account", "institution": "BIDV", "identifier": "88812345"}
+            response = await client.post("/v1/flags", json=flag_body(subject), headers=bank.headers)
+            assert response.status_code == 201
+        return result
+
+    async with app.state.runtime.db.read_session() as session:
+        monkeypatch.setattr(AsyncSession, "execute", execute_then_write)
+        try:
+            result = await verify_chain(session)
+        finally:
+            monkeypatch.setattr(AsyncSession, "execute", original)
+    assert written
+    assert result.ok, result.reason

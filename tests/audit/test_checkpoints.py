@@ -384,13 +384,13 @@ def test_a_missing_database_file_is_exit_2_and_not_created(
     missing = tmp_path / "auditor" / "copy.db"
     monkeypatch.setenv("REGISTRY_DATABASE_URL", f"sqlite+aiosqlite:///{missing}")
     result = run("audit", "verify", "--checkpoint", str(path), "--public-key", str(pem), code=2)
-    assert "no SQLite database file" in result.stderr and "Traceback" not in result.output
+    assert "no registry database at" in result.stderr and "Traceback" not in result.output
     assert not missing.exists()
     # A file that is not a registry database: exit 2 with the reason, no traceback.
     missing.parent.mkdir()
     missing.write_bytes(b"")
     result = run("audit", "verify", "--checkpoint", str(path), "--public-key", str(pem), code=2)
-    assert "cannot read the audit chain" in result.stderr and "Traceback" not in result.output
+    assert "holds no registry schema" in result.stderr and "Traceback" not in result.output
 
 
 def test_the_jwks_is_accepted_as_the_public_key(operator: Path, tmp_path: Path) -> None:

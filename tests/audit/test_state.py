@@ -197,6 +197,16 @@ TAMPERS: list[tuple[str, str, list[str], bool]] = [
         True,
     ),
     ("client", "bank_client", ["DELETE FROM client WHERE client_id = '{id}'"], True),
+    # Another secret's hash put in place: whoever knows that secret would hold the client.
+    (
+        "client",
+        "bank_client",
+        [
+            "UPDATE client SET secret_hash = 'scrypt$16384$8$1$c2FsdA==$ZGlnZXN0'"
+            " WHERE client_id = '{id}'"
+        ],
+        True,
+    ),
 ]
 
 

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,19 @@ class Server:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+@contextmanager
+def serving(database_url: str, key_file: Path, log_dir: Path, **extra: str) -> Iterator[Server]:
+    """A started server on the test's database, its checkpoint key in ``log_dir``; stopped
+    afterwards."""
+    extra.setdefault("REGISTRY_CHECKPOINT_KEY_FILE", str(log_dir / "checkpoint.pem"))
+    srv = Server(server_env(database_url, key_file, **extra))
+    srv.start(log_dir)
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 def server_env(database_url: str, key_file: Path, **extra: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.blackbox.server import REGISTRY, Server, server_env
+from tests.blackbox.server import REGISTRY, Server, serving
 from tests.blackbox.test_registry_story import auth
 
 ACCOUNT = {"kind": "bank_account", "institution": "970436", "identifier": "0071000123456"}
@@ -25,14 +25,8 @@ SCOPES = {
 
 @pytest.fixture
 def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server]:
-    srv = Server(
-        server_env(
-            database_url, key_file, REGISTRY_CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint.pem")
-        )
-    )
-    srv.start(tmp_path)
-    yield srv
-    srv.stop()
+    with serving(database_url, key_file, tmp_path) as srv:
+        yield srv
 
 
 def callers(srv: Server) -> dict[str, dict[str, str]]:

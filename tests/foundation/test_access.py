@@ -55,7 +55,7 @@ async def test_form_and_basic_credentials_both_work(
         assert response.headers["cache-control"] == "no-store"
 
 
-async def test_wrong_secret_and_unknown_client_are_401_problem(
+async def test_wrong_secret_and_unknown_client_are_401_invalid_client(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     await make_org(app, "ACB", "bank", "ACB")
@@ -66,8 +66,9 @@ async def test_wrong_secret_and_unknown_client_are_401_problem(
             data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},
         )
         assert response.status_code == 401
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["status"] == 401
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"] == "invalid_client"
+        assert response.headers["cache-control"] == "no-store"
 
 
 async def test_unsupported_grant_and_unheld_scope_are_refused(
@@ -163,7 +164,7 @@ async def test_revoked_client_and_deactivated_org_stop_at_once(
             "client_secret": first.secret,
         },
     )
-    assert refused.status_code == 401
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
 
 
 async def test_secret_is_stored_only_as_a_slow_hash(

@@ -1,8 +1,12 @@
-"""Problem+json everywhere, request ids, security headers, body limit, JWKS."""
+"""Problem+json everywhere (but the token endpoint, RFC 6749 §5.2), request ids, security
+headers, body limit, JWKS."""
 
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+
+from tests.factories import make_caller
 
 
 async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
@@ -13,11 +17,23 @@ async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
     assert {"type", "title", "status"} <= body.keys() and body["status"] == 404
 
 
-async def test_framework_validation_error_is_problem_json(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/oauth/token", data={})
+async def test_framework_validation_error_is_problem_json(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    bank = await make_caller(app, client, "VCB", "bank")
+    response = await client.get("/v1/changes?after=not-a-number", headers=bank.headers)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["errors"][0]["loc"] == ["body", "grant_type"]
+    assert response.json()["errors"][0]["loc"] == ["query", "after"]
+
+
+async def test_token_endpoint_validation_error_is_oauth_invalid_request(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/oauth/token", data={})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
 
 
 async def test_request_id_echoed_when_sane_and_generated_otherwise(

@@ -63,6 +63,17 @@ SPEC_SCOPES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/audit/events"): frozenset({"audit:read"}),
     ("GET", "/v1/audit/verify"): frozenset({"audit:read"}),
     ("GET", "/v1/reports/{period}"): frozenset({"reports:read"}),
+    # SPEC §9
+    ("GET", "/v1/admin/organisations"): frozenset({"admin"}),
+    ("POST", "/v1/admin/organisations"): frozenset({"admin"}),
+    ("GET", "/v1/admin/organisations/{code}"): frozenset({"admin"}),
+    ("POST", "/v1/admin/organisations/{code}/deactivate"): frozenset({"admin"}),
+    ("POST", "/v1/admin/organisations/{code}/reactivate"): frozenset({"admin"}),
+    ("GET", "/v1/admin/clients"): frozenset({"admin"}),
+    ("POST", "/v1/admin/clients"): frozenset({"admin"}),
+    ("GET", "/v1/admin/clients/{client_id}"): frozenset({"admin"}),
+    ("POST", "/v1/admin/clients/{client_id}/revoke"): frozenset({"admin"}),
+    ("POST", "/v1/admin/clients/{client_id}/rotate-secret"): frozenset({"admin"}),
 }
 # Public operations the contract requires today (/v1/typologies comes with a later issue).
 SPEC_PUBLIC_REQUIRED = PUBLIC_OPERATIONS - {("GET", "/v1/typologies")}

@@ -1,0 +1,1 @@
+"""Administration over HTTP (SPEC §9): organisations and clients, for operators."""

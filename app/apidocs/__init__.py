@@ -1,0 +1,1 @@
+"""The service's own documentation: Swagger UI, ReDoc and the problem-type pages, offline."""

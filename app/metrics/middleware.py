@@ -1,0 +1,105 @@
+"""Counts and times every HTTP request by route template, method and status.
+
+A pure ASGI middleware, outermost in the stack, so it also sees what the lookup fast path
+(``app.subjects.fast_lookup``) answers without the framework and what the request context
+refuses (413, 431). The route label is the template the router matched
+(``/v1/subjects/{key}``), never the raw path: a client choosing paths must not be able to
+create series. A path no route matched is ``unmatched``; a method outside the standard
+set is ``other``.
+
+Per request the cost is one ``perf_counter`` pair, one closure, one dict lookup and a few
+additions into the series of its (route, method, status) (``app.metrics.metrics``: the
+metrics themselves are updated by the periodic flush).
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics.metrics import RECORDER, HttpSeries, Recorder
+
+UNMATCHED = "unmatched"
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, *, api: FastAPI, recorder: Recorder = RECORDER) -> None:
+        self.app = app
+        self.api = api
+        # id(route) -> template (routes define __eq__, so they are not hashable); filled
+        # on first use, when every router is included.
+        self._templates: dict[int, str] | None = None
+        self._static: dict[str, str] = {}
+        self._series = recorder.http
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        status = 500  # what the server sends if the application raises before answering
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            elapsed = perf_counter() - started
+            key = (self._route(scope), scope["method"], status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._resolve(key)
+            series.observe(elapsed)
+
+    def _route(self, scope: Scope) -> str:
+        templates = self._templates
+        if templates is None:
+            templates = self._load_templates()
+        route = scope.get("route")
+        if route is None:
+            # Not routed: the fast path answers its two static paths itself.
+            return self._static.get(scope["path"], UNMATCHED)
+        template = templates.get(id(route))
+        if template is None:
+            template = getattr(route, "path_format", None) or UNMATCHED
+        return template
+
+    def _load_templates(self) -> dict[int, str]:
+        templates: dict[int, str] = {}
+        for context in iter_route_contexts(self.api.router.routes):
+            template = context.path_format or context.path
+            if not template:
+                continue
+            templates[id(context.original_route)] = template
+            if "{" not in template:
+                self._static[template] = template
+        self._templates = templates
+        return templates
+
+    def _resolve(self, key: tuple[str, str, int]) -> HttpSeries:
+        route, method, status = key
+        labels = (route, method if method in _METHODS else "other", str(status))
+        # Series are shared by the keys that map to the same labels (odd methods).
+        for series in self._series.values():
+            if (series.labels) == labels:
+                break
+        else:
+            series = HttpSeries(labels)
+        # Keyed by the raw method: a flood of invented methods could grow the map, so it is
+        # capped (the series are not: those methods are all "other"). Beyond the cap a
+        # request is still counted, into its labels' series, found by the scan above.
+        if len(self._series) < _MAX_KEYS:
+            self._series[key] = series
+        return series
+
+
+# Routes x standard methods x statuses seen is a few hundred.
+_MAX_KEYS = 4096
