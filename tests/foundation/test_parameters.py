@@ -22,6 +22,7 @@ PATH_VALUES = {
     "period": "2026",
     "code": "VCB",
     "client_id": "cli_nobody",
+    "slug": "not-found",
 }
 ACCOUNT = {"kind": "bank_account", "institution": "VCB", "identifier": "0011002345678"}
 PHONE = {"kind": "phone", "identifier": "0912345678"}

@@ -63,10 +63,16 @@ async def test_scrape_time_gauges_follow_the_runtime(
     assert (await client.post("/v1/flags", json=body, headers=police.headers)).status_code == 201
     runtime = app.state.runtime
     await runtime.mirror.refresh()
+    seen = runtime.mirror.seq
     samples = await scrape(client)
-    assert value(samples, "registry_audit_head_seq") == runtime.mirror.seq > 0
-    assert value(samples, "registry_index_version") == runtime.mirror.seq
-    assert value(samples, "registry_index_versions_behind") == 0
+    # A background task (expiry, sealing) may commit an event during the scrape: the
+    # figures are at least what the index had applied, and agree with each other.
+    head = value(samples, "registry_audit_head_seq")
+    assert head >= seen > 0
+    assert value(samples, "registry_index_version") >= seen
+    assert value(samples, "registry_index_versions_behind") == max(
+        0, head - value(samples, "registry_index_version")
+    )
     assert value(samples, "registry_database_up") == 1
     assert 0 <= value(samples, "registry_index_staleness_seconds") < 5
     assert value(samples, "registry_warning_queue_length") == 0
@@ -79,8 +85,8 @@ async def test_scrape_time_gauges_follow_the_runtime(
         behind = await scrape(client)
     finally:
         runtime.mirror.seq += 1
-    assert value(behind, "registry_index_versions_behind") == 1
-    assert value(behind, "registry_audit_head_seq") == runtime.mirror.seq
+    assert value(behind, "registry_index_versions_behind") >= 1
+    assert value(behind, "registry_audit_head_seq") >= runtime.mirror.seq
 
 
 async def test_route_label_is_the_template_never_the_path(
@@ -95,10 +101,10 @@ async def test_route_label_is_the_template_never_the_path(
     assert (await client.request("BREW", "/v1/lookup")).status_code == 405
     assert (await client.get("/v1/lookup")).status_code == 405
     response = await client.get("/metrics", headers=SCRAPE)
-    text = response.text
-    assert raw not in text and "970436" not in text and "4242" not in text
-    assert "BREW" not in text
-    samples = parse(text)
+    samples = parse(response.text)
+    # In label values only: a latency such as 0.0024242 may contain "4242" by chance.
+    labels = {v for _, pairs in samples for _, v in pairs}
+    assert not any(raw in v or "970436" in v or "4242" in v or "BREW" in v for v in labels)
     subject = {"route": "/v1/subjects/{key}", "method": "GET", "status": "404"}
     assert value(samples, "registry_http_requests_total", **subject) >= 2
     unmatched = {"route": "unmatched", "method": "GET", "status": "404"}

@@ -114,7 +114,9 @@ def test_totals_add_up_across_workers(workers: Workers) -> None:
     path = directory.pop()
     assert path != Path(workers.env[ENV]) and path.is_dir()
     assert stat.S_IMODE(path.stat().st_mode) == 0o700
-    workers.cli("org", "create", "--code", "VCB", "--name", "VCB", "--kind", "bank")
+    workers.cli(
+        "org", "create", "--code", "VCB", "--name", "VCB", "--kind", "bank", "--institution", "VCB"
+    )
     client = workers.cli("client", "create", "--org", "VCB", "--scopes", "lookup")
     form = {
         "grant_type": "client_credentials",
@@ -149,7 +151,7 @@ def test_totals_add_up_across_workers(workers: Workers) -> None:
     samples = scrape(workers)
     route = {"route": "/v1/lookup", "method": "POST", "status": "200"}
     assert matching(samples, "registry_http_requests_total", **route) == done
-    starts = {dict(k)["pid"] for k, _ in samples.items() if k[0].startswith("registry_worker_")}
+    starts = {dict(k[1])["pid"] for k, _ in samples.items() if k[0].startswith("registry_worker_")}
     assert starts == {str(p) for p in pids}
 
     # A worker killed outright: its counts stay in the totals, its live gauge goes.
@@ -159,7 +161,7 @@ def test_totals_add_up_across_workers(workers: Workers) -> None:
 
     def gauge_pids() -> set[str]:
         found = scrape(workers)
-        return {dict(k)["pid"] for k, _ in found.items() if k[0].startswith("registry_worker_")}
+        return {dict(k[1])["pid"] for k, _ in found.items() if k[0].startswith("registry_worker_")}
 
     until(lambda: str(killed) not in gauge_pids() and len(gauge_pids()) == 2, 20, workers.log)
     assert lookups(workers) == expected

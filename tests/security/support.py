@@ -44,6 +44,9 @@ PUBLIC_OPERATIONS = frozenset(
         ("GET", "/v1/typologies"),
     }
 )
+# Operations behind a credential that is not an OAuth token: the Prometheus scrape takes
+# REGISTRY_METRICS_TOKEN (tests/metrics hold it to 401 without that token).
+NON_OAUTH_OPERATIONS = frozenset({("GET", "/metrics")})
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def operations(app: FastAPI) -> list[Operation]:
                 continue
             security = operation.get("security")
             scopes: frozenset[str] | None = None
-            if security:
+            if security and any(SCHEME in requirement for requirement in security):
                 scopes = frozenset(
                     scope for requirement in security for scope in requirement.get(SCHEME, [])
                 )

@@ -273,6 +273,13 @@ def schemathesis_config(profile: Profile, world: World, wfc_file: Path) -> schem
         "positive_data_acceptance",
         {"expected-statuses": [*POSITIVE_DEFAULT, "412", "428"]},
     )
+    # If-Match is required there, and its absence is 428 Precondition Required (RFC 6585),
+    # the status SPEC §8 gives it; schemathesis expects only 400-class codes by default.
+    operations += _per_operation(
+        PRECONDITIONED,
+        "missing_required_header",
+        {"expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]},
+    )
     if len(identities) > 1:
         operations += _per_operation(
             SHARED_BY_DESIGN, "object_level_authorization", {"enabled": False}
