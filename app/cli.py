@@ -13,7 +13,6 @@ from typer.core import TyperGroup
 from app.audit.command import audit_cli
 from app.auth.actor import Actor
 from app.config import Settings, get_settings
-from app.console import JsonOption, emit, err_console
 from app.db.backup_command import backup
 from app.db.migrations import upgrade_to_head
 from app.db.ready import DatabaseNotReady, migrated_database
@@ -21,6 +20,8 @@ from app.db.unit_of_work import UnitOfWork, unit_of_work
 from app.errors import AppError
 from app.imports.command import import_file
 from app.reports.command import report
+from app.terminal import JsonOption, emit, err_console
+from app.users.command import user_cli
 
 T = TypeVar("T")
 
@@ -51,6 +52,7 @@ cli.add_typer(org_cli, name="org")
 cli.add_typer(client_cli, name="client")
 cli.add_typer(key_cli, name="key")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(user_cli, name="user")
 cli.command("import")(import_file)
 cli.command("report")(report)
 cli.command("backup")(backup)

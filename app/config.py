@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./registry.db"
+    # Where people reach this service: the base of the console links the CLI prints.
+    public_url: str = "http://127.0.0.1:8000"
     jwt_key_file: Path = Path("./registry-jwt-key.pem")
     # Signs audit checkpoints; keep it away from the database (and its backups).
     checkpoint_key_file: Path = Path("./registry-checkpoint-key.pem")
@@ -35,6 +37,15 @@ class Settings(BaseSettings):
     token_failures_per_address: int = Field(default=20, ge=1)
     token_failures_per_client_address: int = Field(default=5, ge=1)
     token_failures_per_client: int = Field(default=50, ge=1)
+    # Failed console sign-ins (SPEC §12), counted the same way: per address, per
+    # (username, address) and per username, the last only for addresses that failed for it.
+    login_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_failures_per_user_address: int = Field(default=5, ge=1)
+    login_failures_per_user: int = Field(default=50, ge=1)
+    # Console sessions: ended after this long without a request, and this long after login.
+    console_idle_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    console_absolute_hours: float = Field(default=8, gt=0, le=7 * 24)
     # Fractions are allowed so that tests and drills can watch a report expire.
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)

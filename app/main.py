@@ -18,6 +18,7 @@ from app.audit.endpoints import router as audit_router
 from app.audit.startup import verify_state_at_start
 from app.auth.key_store import KeyFollower, load_signing_keys
 from app.config import Settings, get_settings
+from app.console.install import install_console
 from app.db.engine import create_database
 from app.db.migrations import schema_head
 from app.disputes.endpoints import router as disputes_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers():
         app.include_router(router)
     install_docs(app)
+    install_console(app)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).

@@ -12,8 +12,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
-from app.console import JsonOption, emit, err_console
 from app.db.ready import migrated_database
+from app.terminal import JsonOption, emit, err_console
 
 T = TypeVar("T")
 

@@ -34,11 +34,13 @@ from app.models import (
     Flag,
     Organisation,
     RecoveryEntry,
+    StaffUser,
     Subject,
     Warning,
 )
 from app.organisations.service import client_state, organisation_state
 from app.subjects.service import subject_state
+from app.users.service import user_state
 from app.warnings.service import warning_read
 
 _BATCH = 1000
@@ -206,6 +208,14 @@ TABLES: tuple[StateTable, ...] = (
         _rendered(client_state, lambda c: c.client_id),
         Client.client_id,
         equal=_client_equal,
+    ),
+    StateTable(
+        EntityType.USER,
+        lambda: select(StaffUser, Organisation.code).join(
+            Organisation, Organisation.id == StaffUser.organisation_id
+        ),
+        _rendered(user_state, lambda u: u.id),
+        StaffUser.id,
     ),
 )
 

@@ -26,6 +26,7 @@ class EntityType(StrEnum):
     CLIENT = "client"
     SECURITY = "security"
     SIGNING_KEY = "signing_key"
+    USER = "user"
 
 
 class Action(StrEnum):
@@ -58,6 +59,9 @@ class Action(StrEnum):
     ENUMERATION_BLOCKED = "enumeration_blocked"
     # signing key (CREATED too)
     RETIRED = "retired"
+    # console user (CREATED too)
+    ENROLLED = "enrolled"
+    DISABLED = "disabled"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from app.config import get_settings
-from app.console import JsonOption, emit, err_console
+from app.terminal import JsonOption, emit, err_console
 
 
 def backup(

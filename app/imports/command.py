@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 
 from app.config import get_settings
-from app.console import JsonOption, emit, err_console
 from app.db.ready import migrated_database
 from app.errors import AppError
+from app.terminal import JsonOption, emit, err_console
 
 
 def import_file(

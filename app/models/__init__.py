@@ -2,6 +2,7 @@
 
 from app.models.change_event import ChangeEvent
 from app.models.client import Client
+from app.models.console_session import ConsoleSession
 from app.models.dispute import Dispute
 from app.models.flag import Flag
 from app.models.idempotency_record import IdempotencyRecord
@@ -10,12 +11,14 @@ from app.models.organisation import Organisation
 from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
 from app.models.signing_key import SigningKey
+from app.models.staff_user import StaffUser
 from app.models.subject import Subject
 from app.models.warning import Warning
 
 __all__ = [
     "ChangeEvent",
     "Client",
+    "ConsoleSession",
     "Dispute",
     "Flag",
     "IdempotencyRecord",
@@ -24,6 +27,7 @@ __all__ = [
     "RecoveryEntry",
     "RegistryHead",
     "SigningKey",
+    "StaffUser",
     "Subject",
     "Warning",
 ]

@@ -26,16 +26,51 @@ log = logging.getLogger(__name__)
 
 
 class FailedAuthLimit:
-    def __init__(self, store: WindowStore, settings: Settings) -> None:
+    """One kind of credential check's failure limits; ``client_id`` is whatever names the
+    account tried (an API client's id, a console username)."""
+
+    def __init__(
+        self,
+        store: WindowStore,
+        *,
+        prefix: str,
+        window: int,
+        per_address: int,
+        per_pair: int,
+        per_client: int,
+    ) -> None:
         self.store = store
-        self.window = settings.token_failure_window_seconds
-        self.per_address = settings.token_failures_per_address
-        self.per_pair = settings.token_failures_per_client_address
-        self.per_client = settings.token_failures_per_client
+        self.prefix = prefix
+        self.window = window
+        self.per_address = per_address
+        self.per_pair = per_pair
+        self.per_client = per_client
+
+    @classmethod
+    def token_endpoint(cls, store: WindowStore, settings: Settings) -> FailedAuthLimit:
+        return cls(
+            store,
+            prefix="tf",
+            window=settings.token_failure_window_seconds,
+            per_address=settings.token_failures_per_address,
+            per_pair=settings.token_failures_per_client_address,
+            per_client=settings.token_failures_per_client,
+        )
+
+    @classmethod
+    def console_login(cls, store: WindowStore, settings: Settings) -> FailedAuthLimit:
+        return cls(
+            store,
+            prefix="lf",
+            window=settings.login_failure_window_seconds,
+            per_address=settings.login_failures_per_address,
+            per_pair=settings.login_failures_per_user_address,
+            per_client=settings.login_failures_per_user,
+        )
 
     def _keys(self, client_id: str, address: str) -> list[str]:
-        client_id = client_id[:64]
-        return [f"tf:a:{address}", f"tf:p:{client_id}:{address}", f"tf:c:{client_id}"]
+        client_id, p = client_id[:64], self.prefix
+        return [f"{p}:a:{address}", f"{p}:p:{client_id}:{address}", f"{p}:c:{client_id}"]
 
     def _retry_after(self) -> float:
         now = time.time()

@@ -31,7 +31,7 @@ async def issue_access_token(
     organisation are all ``invalid_client``; a scope the client does not hold (or that
     does not exist) is ``invalid_scope``, checked only once the client is authenticated.
     """
-    limit = FailedAuthLimit(runtime.limiter.store, runtime.settings)
+    limit = FailedAuthLimit.token_endpoint(runtime.limiter.store, runtime.settings)
     counted = await limit.begin(form.client_id, address)
     try:
         client, org = await authenticate_client(session, form.client_id, form.client_secret)

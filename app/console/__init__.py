@@ -1,0 +1,1 @@
+"""The staff console (SPEC §12): server-rendered pages at ``/console``."""
