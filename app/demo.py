@@ -24,6 +24,8 @@ from app.flags.schemas import FlagCreate
 from app.flags.service import create_flag
 from app.organisations.service import create_client, create_organisation
 from app.subjects.schemas import SubjectIn
+from app.users.roles import ROLE_SCOPES
+from app.users.service import create_user
 
 DEMO_TOKEN_TTL = 12 * 3600
 ORGS = [
@@ -52,6 +54,8 @@ class DemoInfo:
     database: str
     callers: list[dict[str, Any]] = field(default_factory=list)
     env_file: str = ""
+    # One console user per role: username, role and the one-time enrolment path.
+    users: list[dict[str, str]] = field(default_factory=list)
 
 
 def prepare_demo(db_file: str, *, host: str, port: int) -> DemoInfo:
@@ -68,6 +72,7 @@ def prepare_demo(db_file: str, *, host: str, port: int) -> DemoInfo:
     upgrade_to_head(settings.database_url)
     info = DemoInfo(base_url=f"http://{host}:{port}", database=str(path))
     info.callers = asyncio.run(_seed(settings))
+    info.users = asyncio.run(_seed_users(settings))
     write_env_file(info, settings)
     return info
 
@@ -158,6 +163,29 @@ def write_env_file(info: DemoInfo, settings: Settings) -> Path:
     return path
 
 
+async def _seed_users(settings: Settings) -> list[dict[str, str]]:
+    """One console user per role, in the demo organisation of the role's kind."""
+    db = create_database(settings)
+    users: list[dict[str, str]] = []
+    try:
+        async with unit_of_work(db, Actor.command_line("demo")) as uow:
+            for (kind, role), _scopes in ROLE_SCOPES.items():
+                org = next(code for code, _, k, _ in ORGS if k == kind)
+                username = f"{role.value.replace('_', '.')}.{org.lower()}"
+                _, _, token = await create_user(uow, org_code=org, username=username, role=role)
+                users.append(
+                    {
+                        "username": username,
+                        "org": org,
+                        "role": role.value,
+                        "enrolment_path": f"/console/enrol/{token}",
+                    }
+                )
+    finally:
+        await db.dispose()
+    return users
+
+
 def print_demo(info: DemoInfo, *, as_json: bool) -> None:
     """What the demo prints: at most 80 columns (tokens live in the env file)."""
     if as_json:
@@ -168,6 +196,7 @@ def print_demo(info: DemoInfo, *, as_json: bool) -> None:
                     "database": info.database,
                     "env_file": info.env_file,
                     "clients": info.callers,
+                    "console_users": info.users,
                 },
                 ensure_ascii=False,
             )
@@ -207,6 +236,14 @@ def demo_lines(info: DemoInfo) -> list[str]:
         )
         lines.append(f"  client_id      {caller['client_id']}")
         lines.append(f"  client_secret  {caller['client_secret']}")
+    lines += [
+        "",
+        f"Staff console: {info.base_url}/console/  Each demo user enrols once at",
+        "their link (a password and an authenticator app), then signs in:",
+    ]
+    for user in info.users:
+        lines += ["", f"{user['username']} ({user['role']}, {user['org']}):"]
+        lines.append(f"{info.base_url}{user['enrolment_path']}")
     bank = next(c for c in info.callers if c["kind"] == "bank")["org"]
     police = next(c for c in info.callers if c["kind"] == "police")["org"]
     lines.extend(_EXAMPLES.format(bank=bank, police=police).splitlines())

@@ -46,6 +46,7 @@ from app.subjects.endpoints import router as lookup_router
 from app.subjects.fast_lookup import LookupFastPath
 from app.sync.mirror import RegistryMirror
 from app.typologies.endpoints import router as typologies_router
+from app.users.endpoints import router as users_router
 from app.warnings.endpoints import router as warnings_router
 from app.warnings.seal import run_sealing
 from app.warnings.writer import WarningWriter
@@ -182,6 +183,7 @@ def routers() -> list[Any]:
         reports_router,
         typologies_router,
         admin_router,
+        users_router,
     ]
 
 

@@ -87,7 +87,13 @@ def user_actor(user: StaffUser, org: Organisation, request_id: str | None) -> Ac
 
 async def _record(uow: UnitOfWork, user: StaffUser, org: Organisation, action: Action) -> None:
     await uow.record(
-        Change(EntityType.USER, user.id, user.version, action, user_state(user, org.code))
+        Change(
+            entity_type=EntityType.USER,
+            entity_id=user.id,
+            entity_version=user.version,
+            action=action,
+            state=user_state(user, org.code),
+        )
     )
 
 

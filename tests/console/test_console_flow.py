@@ -3,6 +3,8 @@ auditor verifies; each change is a chained event naming the user."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 
@@ -73,3 +75,36 @@ async def test_a_bank_officer_reports_and_sees_it_in_their_flags(
         # A police-only page answers like a page that does not exist.
         assert (await http.get("/console/queue")).status_code == 404
         assert (await http.get("/console/audit")).status_code == 404
+
+
+async def test_an_auditor_filters_events_verifies_and_downloads_a_checkpoint(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from app.audit.checkpoint import check_checkpoint, parse_checkpoint
+    from app.audit.checkpoint_keys import configured_public_keys
+
+    app.state.runtime.settings.checkpoint_key_file = tmp_path / "checkpoint.pem"
+    police = await make_caller(app, client, "C06", "police")
+    body = {"subject": {"kind": "phone", "identifier": "0912345678"}, "category": "FAKE_SHOP"}
+    assert (await client.post("/v1/flags", json=body, headers=police.headers)).status_code == 201
+    await make_org(app, "AUD", "auditor")
+    async with browser(app) as http:
+        await signed_in_person(app, http, "AUD", "minh.le", "auditor")
+        page = await http.get("/console/audit", params={"actor": "C06", "entity": "flag"})
+        assert page.status_code == 200
+        assert "reported" in page.text or "confirmed" in page.text
+        assert ">organisation<" not in page.text.split("<tbody>")[1]  # filtered to flags
+        exported = await http.get("/console/audit/events.csv", params={"actor": "C06"})
+        assert exported.headers["content-type"].startswith("text/csv")
+        assert exported.text.splitlines()[0].startswith("seq,occurred_at")
+        assert all(",C06," in line for line in exported.text.splitlines()[1:])
+        verified = await http.post("/console/audit/verify", data={"csrf": csrf_of(page.text)})
+        assert verified.status_code == 200 and 'id="verify-result" class="ok"' in verified.text
+        signed = await http.post("/console/audit/checkpoint", data={"csrf": csrf_of(page.text)})
+        assert signed.status_code == 200, signed.text
+        assert "attachment" in signed.headers["content-disposition"]
+    checkpoint = parse_checkpoint(signed.text)
+    key_file = app.state.runtime.settings.checkpoint_key_file
+    async with app.state.runtime.db.read_session() as session:
+        result = await check_checkpoint(session, checkpoint, configured_public_keys(key_file))
+    assert result.ok, result
