@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.console.auth import MaybeSignedIn, SignedIn
+from app.console.i18n import LANG_COOKIE
 from app.console.pages import Lang, gettext_for, render
 from app.console.routing import ConsoleRoute
 from app.console.session import (
@@ -41,6 +42,21 @@ Field200 = Annotated[str, Form(max_length=256)]
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+@router.get("/language/{code}")
+async def switch_language(
+    code: Annotated[str, Path(pattern=r"^(vi|en)$")],
+    next: Annotated[str, Query(max_length=2000)] = "/console/",
+) -> Response:
+    """Remember the language (a cookie) and go back to the page, never off this site."""
+    if not next.startswith("/console/") or "//" in next or "\\" in next:
+        next = "/console/"
+    response = RedirectResponse(next, status_code=303)
+    response.set_cookie(
+        LANG_COOKIE, code, max_age=365 * 86400, path="/", samesite="strict", secure=True
+    )
+    return response
 
 
 @router.get("/login")

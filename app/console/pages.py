@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
@@ -63,7 +64,13 @@ def render(
     def money(amount: int | None) -> str:
         return vnd(amount, locale)
 
+    # Where the language switch comes back to: this page if it can be fetched again.
+    here = request.url.path if request.method == "GET" else "/console/"
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if request.method == "GET" and kept:
+        here += "?" + urlencode(kept)
     values = {
+        "here": here,
         "staff": None,
         "messages": [],
         "error": None,

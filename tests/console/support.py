@@ -54,7 +54,9 @@ class Person:
 
 def browser(app: FastAPI) -> httpx.AsyncClient:
     """An HTTPS client (the cookies are Secure), following no redirects by itself."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://console.test"
+    )
 
 
 async def enrol(http: httpx.AsyncClient, token: str, username: str) -> Person:

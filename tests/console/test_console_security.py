@@ -31,7 +31,9 @@ async def test_the_session_cookie_is_host_prefixed_secure_httponly_strict(app: F
         person = await enrol(http, await invite(app, "C06", "an.nguyen", "analyst"), "an.nguyen")
         response = await log_in(http, person)
         header = next(
-            v for k, v in response.headers.multi_items() if k == "set-cookie" and SESSION_COOKIE in v
+            v
+            for k, v in response.headers.multi_items()
+            if k == "set-cookie" and SESSION_COOKIE in v
         )
         lowered = header.lower()
         assert header.startswith(f"{SESSION_COOKIE}=")
@@ -179,3 +181,23 @@ async def test_no_reflected_value_becomes_markup(app: FastAPI, value: str) -> No
         answer = await anonymous.post("/console/login", data=form)
         assert answer.status_code in (401, 422)
         assert "<script>alert" not in answer.text and "<img src=x" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "change", [{"role": "supervisor"}, {"password_hash": "$argon2id$v=19$forged"}]
+)
+async def test_a_role_or_password_changed_behind_the_chain_is_detected(
+    app: FastAPI, change: dict[str, str]
+) -> None:
+    from app.audit.state import verify_state
+    from app.models import StaffUser
+
+    await make_org(app, "C06", "police")
+    await invite(app, "C06", "an.nguyen", "analyst")
+    async with app.state.runtime.db.read_session() as session:
+        assert await verify_state(session) is None
+    async with unchained_write(app.state.runtime.db) as session:  # a DBA's direct edit
+        await session.execute(update(StaffUser).values(**change))
+    async with app.state.runtime.db.read_session() as session:
+        mismatch = await verify_state(session)
+    assert mismatch is not None and mismatch.entity_type == "user"
