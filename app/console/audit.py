@@ -24,6 +24,7 @@ from app.console.pages import Lang, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
 from app.errors import ServiceUnavailable
+from app.text import Text
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 PAGE = 100
@@ -166,7 +167,7 @@ async def audit_csv(
 
 @router.post("/audit/verify")
 async def audit_verify(
-    request: Request, staff: SignedIn, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request, staff: SignedIn, csrf: Annotated[Text, Form(max_length=100)] = ""
 ) -> Response:
     """Recompute the whole chain and check every state table against it, now."""
     need(staff, Scope.AUDIT_READ)
@@ -179,7 +180,7 @@ async def audit_verify(
 
 @router.post("/audit/checkpoint")
 async def audit_checkpoint(
-    request: Request, staff: SignedIn, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request, staff: SignedIn, csrf: Annotated[Text, Form(max_length=100)] = ""
 ) -> Response:
     """Verify the chain and download its head signed (verify it with the public keys)."""
     need(staff, Scope.AUDIT_READ)

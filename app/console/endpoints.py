@@ -23,6 +23,7 @@ from app.db.types import utcnow
 from app.db.unit_of_work import unchained_write, unit_of_work
 from app.oauth.failures import FailedAuthLimit
 from app.request_context import request_id_var
+from app.text import Text
 from app.users import credentials
 from app.users.service import (
     EnrolmentInvalid,
@@ -37,7 +38,7 @@ from app.users.service import (
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 Token = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
-Field200 = Annotated[str, Form(max_length=256)]
+Field200 = Annotated[Text, Form(max_length=256)]
 
 
 def _address(request: Request) -> str:
@@ -72,10 +73,10 @@ async def login_page(request: Request, staff: MaybeSignedIn, lang: Lang = None) 
 @router.post("/login")
 async def login(
     request: Request,
-    username: Annotated[str, Form(max_length=64)],
+    username: Annotated[Text, Form(max_length=64)],
     password: Field200,
-    code: Annotated[str, Form(max_length=16)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[Text, Form(max_length=16)],
+    csrf: Annotated[Text, Form(max_length=100)] = "",
 ) -> Response:
     check_login_csrf(request, csrf)
     runtime = request.app.state.runtime
@@ -107,7 +108,7 @@ async def login(
 
 @router.post("/logout")
 async def logout(
-    request: Request, staff: SignedIn, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request, staff: SignedIn, csrf: Annotated[Text, Form(max_length=100)] = ""
 ) -> Response:
     check_csrf(staff, csrf)
     response = RedirectResponse("/console/login", status_code=303)
@@ -146,8 +147,8 @@ async def enrol(
     request: Request,
     token: Token,
     password: Field200,
-    code: Annotated[str, Form(max_length=16)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    code: Annotated[Text, Form(max_length=16)],
+    csrf: Annotated[Text, Form(max_length=100)] = "",
 ) -> Response:
     check_login_csrf(request, csrf)
     runtime = request.app.state.runtime

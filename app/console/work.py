@@ -31,6 +31,7 @@ from app.preconditions import etag
 from app.reference.catalogue import typologies
 from app.subjects.repository import SubjectEventRepository
 from app.subjects.schemas import SubjectIn
+from app.text import Text
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
@@ -170,13 +171,13 @@ def _new_flag(
 async def report_flag(
     request: Request,
     staff: SignedIn,
-    kind: Annotated[str, Form(max_length=20)],
-    identifier: Annotated[str, Form(max_length=64)],
-    category: Annotated[str, Form(max_length=64)],
-    institution: Annotated[str, Form(max_length=32)] = "",
-    amount: Annotated[str, Form(max_length=20)] = "",
-    description: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    kind: Annotated[Text, Form(max_length=20)],
+    identifier: Annotated[Text, Form(max_length=64)],
+    category: Annotated[Text, Form(max_length=64)],
+    institution: Annotated[Text, Form(max_length=32)] = "",
+    amount: Annotated[Text, Form(max_length=20)] = "",
+    description: Annotated[Text, Form(max_length=2000)] = "",
+    csrf: Annotated[Text, Form(max_length=100)] = "",
 ) -> Response:
     """Report (flag) an account, e-wallet or phone number, as POST /v1/flags does."""
     need(staff, Scope.FLAGS_WRITE)
@@ -256,8 +257,8 @@ async def decide_flag(
     flag_id: FlagId,
     decision: Annotated[FlagAction, Form()],
     version: Annotated[int, Form(ge=1, le=2**31)],
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[Text, Form(max_length=2000)] = "",
+    csrf: Annotated[Text, Form(max_length=100)] = "",
 ) -> Response:
     """Confirm or reject, under the version the page was read at (a stale page is refused)."""
     need(staff, Scope.FLAGS_REVIEW)

@@ -53,6 +53,11 @@ BATCH_ITEMS = Histogram(
     "Items per answered batch lookup, valid or not.",
     buckets=(1, 10, 50, 100, 250, 500, 750, 1000),
 )
+WARNING_BATCH = Histogram(
+    "registry_warning_batch_size",
+    "Warnings committed together by the group-commit writer, per batch.",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
 WORKER_START = Gauge(
     "registry_worker_start_time_seconds",
     "Unix time at which each serving process started (one series per live worker).",

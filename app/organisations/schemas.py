@@ -34,7 +34,14 @@ def validated(model: type[M], **fields: Any) -> M:
 
 
 class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"code": "TCB", "name": "Techcombank", "kind": "bank", "institution": "TCB"}
+            ]
+        },
+    )
 
     code: OrgCode
     name: Text = Field(min_length=1, max_length=200)
@@ -58,7 +65,9 @@ class OrganisationRead(BaseModel):
 
 
 class ClientCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"org": "TCB", "scopes": "lookup sync"}]}
+    )
 
     org: OrgCode
     scopes: Text = Field(min_length=1, max_length=400, description="space-separated scopes")

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.text import Text
 from app.users.roles import Role
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
@@ -28,8 +29,8 @@ class UserCreate(BaseModel):
         },
     )
 
-    org: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    username: str = Field(pattern=USERNAME_PATTERN, description="lower case, 3-64 characters")
+    org: Text = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    username: Text = Field(pattern=USERNAME_PATTERN, description="lower case, 3-64 characters")
     role: Role
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.engine import Database
 from app.db.unit_of_work import unchained_write
+from app.metrics.metrics import WARNING_BATCH
 from app.models import Warning
 
 Row = dict[str, Any]
@@ -100,8 +101,10 @@ class WarningWriter:
         self._slots.release()
 
     async def _write_batch(self, batch: list[tuple[list[Row], asyncio.Future[None]]]) -> None:
+        flat = [row for rows, _ in batch for row in rows]
+        WARNING_BATCH.observe(len(flat))  # once per batch: nothing next to its commit
         try:
-            await self._insert([row for rows, _ in batch for row in rows])
+            await self._insert(flat)
         except Exception as exc:  # every waiter learns the batch failed
             for _, future in batch:
                 if not future.done():

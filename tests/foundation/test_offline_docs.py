@@ -195,6 +195,11 @@ def test_a_built_wheel_ships_the_assets(tmp_path: Path) -> None:
     assert expected <= names
     assert "app/static/swagger-ui/swagger-ui-bundle.js" in names
     assert "app/static/redoc/redoc.standalone.js" in names
+    # The staff console's pages, stylesheet and catalogues too.
+    console = ROOT / "app" / "console"
+    for part in ("templates", "static", "locale"):
+        shipped = {f"app/console/{p.relative_to(console)}" for p in (console / part).rglob("*.*")}
+        assert shipped and shipped <= names, part
 
 
 # --- in a real browser, against a real server ---------------------------------------------

@@ -135,3 +135,19 @@ async def test_vietqr_lookup_counts_once(both_paths: FastAPI, http: httpx.AsyncC
         - matching(before, "registry_http_requests_total", route="/v1/lookup/vietqr")
         == 1
     )
+
+
+async def test_warnings_committed_are_counted_by_batch(
+    both_paths: FastAPI, http: httpx.AsyncClient
+) -> None:
+    bank = await listed(both_paths, http)
+    before = await scrape(http)
+    for _ in range(3):
+        answer = await http.post("/v1/lookup", json=WARNED, headers=bank.headers)
+        assert answer.json()["warning_id"] is not None  # its warning was committed
+    after = await scrape(http)
+    names = ("registry_warning_batch_size_count", "registry_warning_batch_size_sum")
+    grown = {n: value(after, n) - value(before, n) for n in names}
+    # Three warnings, in one to three batches (lookups in turn may each get their own).
+    assert grown["registry_warning_batch_size_sum"] == 3
+    assert 1 <= grown["registry_warning_batch_size_count"] <= 3
