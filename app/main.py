@@ -28,7 +28,7 @@ from app.health.endpoints import router as health_router
 from app.metrics.endpoints import router as metrics_router
 from app.metrics.metrics import LookupMetrics, run_flusher
 from app.metrics.metrics import flush as flush_metrics
-from app.metrics.middleware import MetricsMiddleware
+from app.metrics.middleware import HttpMetrics
 from app.metrics.multiprocess import worker_started, worker_stopping
 from app.oauth.endpoints import router as oauth_router
 from app.oauth.endpoints import token_router
@@ -135,14 +135,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics_router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).
     app.add_middleware(LookupFastPath, api=app, enabled=settings.lookup_fast_path)
+    # Outermost: it also counts and times every request (metrics), the fast path's and
+    # its own refusals too.
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
+        metrics=HttpMetrics(app) if settings.metrics_enabled else None,
     )
-    if settings.metrics_enabled:
-        # Outermost: it times and counts everything, the fast path and the refusals too.
-        app.add_middleware(MetricsMiddleware, api=app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 

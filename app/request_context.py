@@ -12,12 +12,15 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_BASE, PayloadTooLarge
 from app.framework_errors import HeadersTooLarge
+
+if TYPE_CHECKING:
+    from app.metrics.middleware import HttpMetrics
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -40,10 +43,19 @@ class RequestIdFilter(logging.Filter):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int,
+        metrics: HttpMetrics | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        # Requests counted and timed here, where the time and status are known anyway.
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +74,8 @@ class RequestContextMiddleware:
         if refusal is not None:
             await _send_refusal(send, request_id, *refusal)
             access_log.info("%s %s %d", scope["method"], scope["path"], refusal[0])
+            if self.metrics is not None:
+                self.metrics.record(scope, refusal[0], time.perf_counter() - started)
             request_id_var.reset(token)
             return
         limited = _LimitedBody(receive, self.max_body_bytes)
@@ -91,13 +105,16 @@ class RequestContextMiddleware:
         finally:
             # The path only: lookups carry identifiers in the body, never in the URL.
             # Successful lookups log at DEBUG: a line per payment check costs throughput.
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.record(scope, status, elapsed)
             path = scope["path"]
             level = (
                 logging.DEBUG if status < 400 and path.startswith("/v1/lookup") else logging.INFO
             )
             if access_log.isEnabledFor(level):
-                elapsed = (time.perf_counter() - started) * 1000
-                access_log.log(level, "%s %s %d %.1fms", scope["method"], path, status, elapsed)
+                ms = elapsed * 1000
+                access_log.log(level, "%s %s %d %.1fms", scope["method"], path, status, ms)
             request_id_var.reset(token)
 
 

@@ -1,24 +1,22 @@
 """Counts and times every HTTP request by route template, method and status.
 
-A pure ASGI middleware, outermost in the stack, so it also sees what the lookup fast path
-(``app.subjects.fast_lookup``) answers without the framework and what the request context
-refuses (413, 431). The route label is the template the router matched
+Fed by the outermost middleware (``app.request_context``), so it also sees what the lookup
+fast path (``app.subjects.fast_lookup``) answers without the framework and what the request
+context refuses (413, 431). The route label is the template the router matched
 (``/v1/subjects/{key}``), never the raw path: a client choosing paths must not be able to
 create series. A path no route matched is ``unmatched``; a method outside the standard
 set is ``other``.
 
-Per request the cost is one ``perf_counter`` pair, one closure, one dict lookup and a few
-additions into the series of its (route, method, status) (``app.metrics.metrics``: the
-metrics themselves are updated by the periodic flush).
+Per request the cost is one dict lookup and a few additions into the series of its
+(route, method, status) (``app.metrics.metrics``: the metrics themselves are updated by
+the periodic flush).
 """
 
 from __future__ import annotations
 
-from time import perf_counter
-
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.metrics.metrics import RECORDER, HttpSeries, Recorder
 
@@ -26,9 +24,11 @@ UNMATCHED = "unmatched"
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, api: FastAPI, recorder: Recorder = RECORDER) -> None:
-        self.app = app
+class HttpMetrics:
+    """Records one answered request; called by ``RequestContextMiddleware``, which already
+    times every request and sees its status (a layer of its own cost the lookup ~4 %)."""
+
+    def __init__(self, api: FastAPI, recorder: Recorder = RECORDER) -> None:
         self.api = api
         # id(route) -> template (routes define __eq__, so they are not hashable); filled
         # on first use, when every router is included.
@@ -36,28 +36,12 @@ class MetricsMiddleware:
         self._static: dict[str, str] = {}
         self._series = recorder.http
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        status = 500  # what the server sends if the application raises before answering
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            elapsed = perf_counter() - started
-            key = (self._route(scope), scope["method"], status)
-            series = self._series.get(key)
-            if series is None:
-                series = self._resolve(key)
-            series.observe(elapsed)
+    def record(self, scope: Scope, status: int, elapsed: float) -> None:
+        key = (self._route(scope), scope["method"], status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._resolve(key)
+        series.observe(elapsed)
 
     def _route(self, scope: Scope) -> str:
         templates = self._templates
