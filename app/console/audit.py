@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.audit.checkpoint import CheckpointError, make_checkpoint
@@ -18,14 +18,14 @@ from app.audit.repository import filtered_events
 from app.audit.verify import verify_chain
 from app.audit.vocabulary import Action, EntityType
 from app.auth.scopes import Scope
-from app.console.auth import SignedIn, need
+from app.console.auth import SignedIn, need, submitting
 from app.console.i18n import VIETNAM
 from app.console.pages import Lang, render
 from app.console.routing import ConsoleRoute
-from app.console.session import Staff, check_csrf
+from app.console.session import Staff
 from app.errors import ServiceUnavailable
-from app.text import Text
 
+AuditorForm = Annotated[Staff, Depends(submitting(Scope.AUDIT_READ))]
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 PAGE = 100
 CSV_LIMIT = 10_000
@@ -166,12 +166,8 @@ async def audit_csv(
 
 
 @router.post("/audit/verify")
-async def audit_verify(
-    request: Request, staff: SignedIn, csrf: Annotated[Text, Form(max_length=100)] = ""
-) -> Response:
+async def audit_verify(request: Request, staff: AuditorForm) -> Response:
     """Recompute the whole chain and check every state table against it, now."""
-    need(staff, Scope.AUDIT_READ)
-    check_csrf(staff, csrf)
     async with request.app.state.runtime.db.read_session() as session:
         result = await verify_chain(session)
     events = await _events(request, 0, PAGE, "", None, None, None, None)
@@ -179,12 +175,8 @@ async def audit_verify(
 
 
 @router.post("/audit/checkpoint")
-async def audit_checkpoint(
-    request: Request, staff: SignedIn, csrf: Annotated[Text, Form(max_length=100)] = ""
-) -> Response:
+async def audit_checkpoint(request: Request, staff: AuditorForm) -> Response:
     """Verify the chain and download its head signed (verify it with the public keys)."""
-    need(staff, Scope.AUDIT_READ)
-    check_csrf(staff, csrf)
     key_file = request.app.state.runtime.settings.checkpoint_key_file
     try:
         async with request.app.state.runtime.db.read_session() as session:

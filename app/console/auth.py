@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 
-from app.console.session import Staff, current_staff
+from app.console.session import Staff, check_csrf, current_staff
 from app.errors import NotFound
+from app.text import Text
 
 
 class SignInRequired(Exception):
@@ -32,6 +34,7 @@ async def maybe_signed_in(request: Request) -> Staff | None:
 
 
 SignedIn = Annotated[Staff, Depends(signed_in)]
+CsrfField = Annotated[Text, Form(max_length=100)]
 MaybeSignedIn = Annotated[Staff | None, Depends(maybe_signed_in)]
 
 
@@ -39,3 +42,15 @@ def need(staff: Staff, scope: str) -> None:
     """A page the user's scopes do not reach answers exactly like one that does not exist."""
     if not staff.may(scope):
         raise ConsolePageNotFound("no such page")
+
+
+def submitting(scope: str) -> Callable[..., Awaitable[Staff]]:
+    """A dependency for a form's POST: the user may use ``scope`` (else 404) and the form
+    carries this session's CSRF token (else 403), in that order."""
+
+    async def dependency(staff: SignedIn, csrf: CsrfField = "") -> Staff:
+        need(staff, scope)
+        check_csrf(staff, csrf)
+        return staff
+
+    return dependency

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.console.auth import MaybeSignedIn, SignedIn
-from app.console.i18n import LANG_COOKIE
+from app.console.cookies import remember_language
 from app.console.pages import Lang, gettext_for, render
 from app.console.routing import ConsoleRoute
 from app.console.session import (
@@ -54,9 +54,7 @@ async def switch_language(
     if not next.startswith("/console/") or "//" in next or "\\" in next:
         next = "/console/"
     response = RedirectResponse(next, status_code=303)
-    response.set_cookie(
-        LANG_COOKIE, code, max_age=365 * 86400, path="/", samesite="strict", secure=True
-    )
+    remember_language(response, code)
     return response
 
 

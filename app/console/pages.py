@@ -17,6 +17,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.console.cookies import remember_language
 from app.console.i18n import LANG_COOKIE, pick_locale, translations, vietnam_time, vnd
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -83,9 +84,7 @@ def render(
     html = ENV.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
     if lang is not None and lang == locale:
-        response.set_cookie(
-            LANG_COOKIE, locale, max_age=365 * 86400, path="/", samesite="strict", secure=True
-        )
+        remember_language(response, locale)
     return response
 
 

@@ -18,6 +18,7 @@ from fastapi import Request, Response
 
 from app.auth.actor import Actor
 from app.config import Settings
+from app.console.cookies import clear_cookie, set_cookie
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.db.unit_of_work import unchained_write
@@ -58,12 +59,6 @@ class Staff:
 
     def may(self, scope: str) -> bool:
         return scope in self.actor.scopes
-
-
-def _cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
-    response.set_cookie(
-        name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict"
-    )
 
 
 def _expired(row: ConsoleSession, settings: Settings, now: datetime) -> bool:
@@ -115,8 +110,8 @@ async def start_session(db: Database, user_id: str, response: Response) -> None:
                 ended_at=None,
             )
         )
-    _cookie(response, SESSION_COOKIE, token, None)
-    response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    set_cookie(response, SESSION_COOKIE, token)
+    clear_cookie(response, LOGIN_COOKIE)
 
 
 async def end_session(db: Database, request: Request, response: Response) -> None:
@@ -126,7 +121,7 @@ async def end_session(db: Database, request: Request, response: Response) -> Non
             row = await SessionRepository(session).by_id(token_digest(token))
             if row is not None and row.ended_at is None:
                 row.ended_at = utcnow()
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_cookie(response, SESSION_COOKIE)
 
 
 def check_csrf(staff: Staff, sent: str | None) -> None:
@@ -143,7 +138,7 @@ def login_csrf(request: Request) -> str:
 
 
 def set_login_csrf(response: Response, value: str) -> None:
-    _cookie(response, LOGIN_COOKIE, value, 3600)
+    set_cookie(response, LOGIN_COOKIE, value, 3600)
 
 
 def check_login_csrf(request: Request, sent: str | None) -> None:
