@@ -55,7 +55,7 @@ class UserRepository:
         if after is not None:
             query = query.where(StaffUser.username > after)
         rows = await self.session.execute(query.order_by(StaffUser.username).limit(limit))
-        return [(u, o) for u, o in rows.tuples()]
+        return [(u, o) for u, o in rows]
 
     async def claim_step(self, user_id: str, step: int) -> bool:
         """Record ``step`` as the last TOTP step used, unless it (or a later one) already is:
