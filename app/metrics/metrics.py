@@ -107,7 +107,7 @@ class Recorder:
     def __init__(self) -> None:
         self.by_level = [0] * len(ACTIONS)  # risk level -> lookups answered
         self._lookups = tuple(LOOKUPS.labels(action) for action in ACTIONS)
-        self.http: dict[tuple[str, str, int], HttpSeries] = {}
+        self.http: dict[tuple[str, str, str], HttpSeries] = {}  # by labels
 
     def flush(self) -> None:
         counts, self.by_level = self.by_level, [0] * len(ACTIONS)

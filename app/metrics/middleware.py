@@ -34,24 +34,33 @@ class HttpMetrics:
         # on first use, when every router is included.
         self._templates: dict[int, str] | None = None
         self._static: dict[str, str] = {}
+        # Every series of the process, by labels (the recorder flushes them) ...
         self._series = recorder.http
+        # ... and this application's way to them, by (route id or static path, method,
+        # status). Per application: a route's id could be reused by another app's route.
+        self._cache: dict[tuple[object, str, int], HttpSeries] = {}
 
     def record(self, scope: Scope, status: int, elapsed: float) -> None:
-        key = (self._route(scope), scope["method"], status)
-        series = self._series.get(key)
+        # Keyed by the matched route object (by id: routes define __eq__, so they are not
+        # hashable) or, unrouted, by the fast path's static path; anything else unrouted
+        # is one key, so a client choosing paths cannot grow the map.
+        if self._templates is None:
+            self._load_templates()
+        route = scope.get("route")
+        if route is not None:
+            key: tuple[object, str, int] = (id(route), scope["method"], status)
+        else:
+            path = scope["path"]
+            key = (path if path in self._static else UNMATCHED, scope["method"], status)
+        series = self._cache.get(key)
         if series is None:
-            series = self._resolve(key)
+            series = self._resolve(key, route)
         series.observe(elapsed)
 
-    def _route(self, scope: Scope) -> str:
-        templates = self._templates
-        if templates is None:
-            templates = self._load_templates()
-        route = scope.get("route")
+    def _route(self, route: object, key: tuple[object, str, int]) -> str:
         if route is None:
-            # Not routed: the fast path answers its two static paths itself.
-            return self._static.get(scope["path"], UNMATCHED)
-        template = templates.get(id(route))
+            return str(key[0])
+        template = (self._templates or {}).get(id(route))
         if template is None:
             template = getattr(route, "path_format", None) or UNMATCHED
         return template
@@ -68,20 +77,19 @@ class HttpMetrics:
         self._templates = templates
         return templates
 
-    def _resolve(self, key: tuple[str, str, int]) -> HttpSeries:
-        route, method, status = key
-        labels = (route, method if method in _METHODS else "other", str(status))
+    def _resolve(self, key: tuple[object, str, int], route: object) -> HttpSeries:
+        _, method, status = key
+        template = self._route(route, key)
+        labels = (template, method if method in _METHODS else "other", str(status))
         # Series are shared by the keys that map to the same labels (odd methods).
-        for series in self._series.values():
-            if (series.labels) == labels:
-                break
-        else:
-            series = HttpSeries(labels)
-        # Keyed by the raw method: a flood of invented methods could grow the map, so it is
-        # capped (the series are not: those methods are all "other"). Beyond the cap a
-        # request is still counted, into its labels' series, found by the scan above.
-        if len(self._series) < _MAX_KEYS:
-            self._series[key] = series
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = HttpSeries(labels)
+        # Keyed by the raw method: a flood of invented methods could grow the cache, so it
+        # is capped (the series are not: those methods are all "other"). Beyond the cap a
+        # request is still counted, into its labels' series.
+        if len(self._cache) < _MAX_KEYS:
+            self._cache[key] = series
         return series
 
 

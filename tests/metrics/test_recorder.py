@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
 from app.metrics.metrics import DURATION_BUCKETS, LOOKUPS, HttpSeries, LookupMetrics, Recorder
+from app.metrics.middleware import HttpMetrics
 from app.sync.listing import Listing
 
 SAMPLES = [0.0, 0.0004, 0.0005, 0.00051, 0.003, 0.003, 0.01, 0.7, 10.0, 11.0, 1e9]
@@ -62,3 +64,27 @@ def test_lookup_counts_reach_the_counter_once() -> None:
     }
     assert {a: after[a] - before[a] for a in after} == {"allow": 5, "warn": 3, "hold": 1}
     assert LOOKUPS.labels("allow") is LOOKUPS.labels("allow")
+
+
+def test_chosen_paths_and_methods_cannot_grow_the_series() -> None:
+    api = FastAPI()
+
+    @api.post("/v1/lookup")
+    async def lookup() -> None: ...
+
+    recorder = Recorder()
+    metrics = HttpMetrics(api, recorder)
+    for n in range(3000):
+        metrics.record({"path": f"/no/such/{n}", "method": "GET"}, 404, 0.001)
+        metrics.record({"path": "/v1/lookup", "method": f"M{n}"}, 405, 0.001)
+    metrics.record({"path": "/v1/lookup", "method": "POST"}, 200, 0.001)
+    labels = set(recorder.http)
+    assert labels == {
+        ("unmatched", "GET", "404"),
+        ("/v1/lookup", "other", "405"),
+        ("/v1/lookup", "POST", "200"),
+    }
+    assert recorder.http[("unmatched", "GET", "404")].count == 3000
+    assert recorder.http[("/v1/lookup", "other", "405")].count == 3000
+    # Three thousand paths are one key; methods are keys but capped (_MAX_KEYS).
+    assert [k for k in metrics._cache if k[0] == "unmatched"] == [("unmatched", "GET", 404)]
