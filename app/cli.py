@@ -244,14 +244,20 @@ def key_rotate(as_json: JsonOption = False) -> None:
 
 @cli.command()
 def expire(as_json: JsonOption = False) -> None:
-    """Expire unconfirmed reports past their TTL (also runs inside `registry serve`)."""
+    """Expire unconfirmed reports past their TTL and delete old console sessions (both also
+    run inside `registry serve`)."""
+    from app.db.types import utcnow
     from app.flags.expiry import expire_due_flags
+    from app.users.cleanup import delete_old_sessions
 
-    async def runner() -> int:
-        async with migrated_database(get_settings()) as db:
-            return await expire_due_flags(db)
+    async def runner() -> dict[str, int]:
+        settings = get_settings()
+        async with migrated_database(settings) as db:
+            expired = await expire_due_flags(db)
+            sessions = await delete_old_sessions(db, settings, utcnow())
+        return {"expired": expired, "console_sessions_deleted": sessions}
 
-    emit({"expired": asyncio.run(runner())}, as_json, "expiry")
+    emit(asyncio.run(runner()), as_json, "expiry")
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ from app.subjects.endpoints import router as lookup_router
 from app.subjects.fast_lookup import LookupFastPath
 from app.sync.mirror import RegistryMirror
 from app.typologies.endpoints import router as typologies_router
+from app.users.cleanup import run_session_cleanup
 from app.users.endpoints import router as users_router
 from app.warnings.endpoints import router as warnings_router
 from app.warnings.seal import run_sealing
@@ -198,6 +199,9 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(follower.run(), name="signing-key-poll"),
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
+        asyncio.create_task(
+            run_session_cleanup(runtime.db, runtime.settings), name="console-session-cleanup"
+        ),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
         asyncio.create_task(verify_state_at_start(runtime), name="verify-state"),
         asyncio.create_task(

@@ -62,6 +62,7 @@ class Action(StrEnum):
     # console user (CREATED too)
     ENROLLED = "enrolled"
     DISABLED = "disabled"
+    CREDENTIALS_RESET = "credentials_reset"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

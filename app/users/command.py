@@ -1,4 +1,4 @@
-"""``registry user create|roles|disable|list``: console users (SPEC §12)."""
+"""``registry user create|roles|disable|reset``: console users (SPEC §12)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,23 @@ def user_disable(user_id: str, as_json: JsonOption = False) -> None:
         return user_read(*await disable_user(uow, user_id))
 
     emit(run_in_transaction(work).model_dump(mode="json"), as_json, "user disabled")
+
+
+@user_cli.command("reset")
+def user_reset(user_id: str, as_json: JsonOption = False) -> None:
+    """A forgotten password or lost authenticator: ends the user's sessions, discards both
+    credentials and prints a new one-time enrolment link (valid 3 days)."""
+    from app.cli import run_in_transaction
+    from app.users.service import reset_user, user_read
+
+    async def work(uow: UnitOfWork) -> tuple[UserRead, str, datetime | None]:
+        user, organisation, token = await reset_user(uow, user_id)
+        return user_read(user, organisation), token, user.enrolment_expires_at
+
+    read, token, expires = run_in_transaction(work)
+    record = read.model_dump(mode="json")
+    record |= {"enrolment_url": enrolment_url(token), "enrolment_expires_at": str(expires)}
+    emit(record, as_json, "credentials reset: send the new enrolment link to them (shown once)")
 
 
 @user_cli.command("roles")

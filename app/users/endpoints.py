@@ -10,16 +10,19 @@ from fastapi import APIRouter, Path, Query, Request
 from app.admin.auth import Administrator
 from app.db.session import ReadSession, resource_response, writing
 from app.errors import AUTH_ERRORS, InvalidInput, problem_responses
+from app.models import Organisation, StaffUser
 from app.organisations.service import OrganisationInactive, OrganisationNotFound
 from app.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.users.schemas import UserCreate, UserCreated, UserPage, UserRead
 from app.users.service import (
+    UserDisabled,
     UserExists,
     UserNotFound,
     create_user,
     disable_user,
     get_user,
     list_users,
+    reset_user,
     user_read,
 )
 
@@ -66,14 +69,18 @@ async def create_user_endpoint(request: Request, body: UserCreate, actor: Admini
         user, org, token = await create_user(
             uow, org_code=body.org, username=body.username, role=body.role
         )
-        assert user.enrolment_expires_at is not None
-        created = UserCreated(
-            **user_read(user, org).model_dump(),
-            enrolment_path=f"/console/enrol/{token}",
-            enrolment_expires_at=user.enrolment_expires_at,
-        )
+        created = _with_enrolment(user, org, token)
     return resource_response(
         created, user.version, status_code=201, headers={"Location": f"/v1/admin/users/{user.id}"}
+    )
+
+
+def _with_enrolment(user: StaffUser, org: Organisation, token: str) -> UserCreated:
+    assert user.enrolment_expires_at is not None
+    return UserCreated(
+        **user_read(user, org).model_dump(),
+        enrolment_path=f"/console/enrol/{token}",
+        enrolment_expires_at=user.enrolment_expires_at,
     )
 
 
@@ -100,3 +107,19 @@ async def disable_user_endpoint(request: Request, user_id: UserId, actor: Admini
         user, org = await disable_user(uow, user_id)
         read = user_read(user, org)
     return resource_response(read, user.version)
+
+
+@router.post(
+    "/v1/admin/users/{user_id}/reset",
+    response_model=UserCreated,
+    responses=problem_responses(*AUTH_ERRORS, UserNotFound, UserDisabled),
+)
+async def reset_user_endpoint(request: Request, user_id: UserId, actor: Administrator) -> Any:
+    """Reset a console user's credentials (a forgotten password or a lost authenticator):
+    their sessions end, the password and TOTP secret are discarded, and the answer's
+    `enrolment_path` is a new one-time link (shown once) where they enrol again. Each call
+    makes a new link; the previous one stops working. A disabled user is a 409."""
+    async with writing(request, actor) as uow:
+        user, org, token = await reset_user(uow, user_id)
+        reset = _with_enrolment(user, org, token)
+    return resource_response(reset, user.version)

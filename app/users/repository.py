@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ConsoleSession, Organisation, StaffUser
@@ -94,3 +94,16 @@ class SessionRepository:
             .where(ConsoleSession.user_id == user_id, ConsoleSession.ended_at.is_(None))
             .values(ended_at=at)
         )
+
+    async def delete_finished(self, ended_before: datetime, seen_before: datetime) -> int:
+        """Delete sessions ended before ``ended_before`` or unused since ``seen_before``
+        (expired without anyone noticing); returns how many."""
+        result = await self.session.execute(
+            delete(ConsoleSession).where(
+                or_(
+                    ConsoleSession.ended_at < ended_before,
+                    ConsoleSession.last_seen_at < seen_before,
+                )
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

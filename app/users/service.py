@@ -223,6 +223,34 @@ async def disable_user(uow: UnitOfWork, user_id: str) -> tuple[StaffUser, Organi
     return user, org
 
 
+class UserDisabled(Conflict):
+    type_slug = "user-disabled"
+    title = "The user is disabled"
+    description = "A disabled user's credentials are not reset: they can no longer sign in."
+    remedy = "Create a new user for the person if they are to work in the console again."
+
+
+async def reset_user(uow: UnitOfWork, user_id: str) -> tuple[StaffUser, Organisation, str]:
+    """A forgotten password or a lost authenticator: the user's password and TOTP secret
+    are discarded, every session ends, and they enrol again with the new one-time link
+    this returns (the old link, if any, stops working)."""
+    user, org = await get_user(uow.session, user_id)
+    if user.status == UserStatus.DISABLED:
+        raise UserDisabled(f"user {user.username} is disabled")
+    token = credentials.new_token()
+    user.status = UserStatus.INVITED.value
+    user.password_hash = None
+    user.totp_secret = credentials.new_totp_secret()
+    user.totp_last_step = None
+    user.enrolment_hash = credentials.token_digest(token)
+    user.enrolment_expires_at = uow.now + ENROLMENT_VALID
+    user.version += 1
+    user.updated_at = uow.now
+    await _record(uow, user, org, Action.CREDENTIALS_RESET)
+    await SessionRepository(uow.session).end_all(user.id, uow.now)
+    return user, org, token
+
+
 async def list_users(
     session: AsyncSession, *, org_code: str | None, after: str | None, limit: int
 ) -> list[tuple[StaffUser, Organisation]]:
