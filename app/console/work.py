@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app.auth.scopes import Scope
 from app.console.auth import SignedIn, need
+from app.console.disputes import may_open_for
 from app.console.pages import Lang, gettext_for, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
@@ -245,6 +246,7 @@ def _flag(
         "flag": flag,
         "timeline": timeline,
         "can_decide": can_decide,
+        "can_dispute": may_open_for(staff, flag),
         "error": error,
     }
     return render(request, "flag.html", context, lang=lang, status_code=status_code)

@@ -53,3 +53,14 @@ class DisputeRepository:
             stmt = stmt.where(tuple_(Dispute.created_at, Dispute.id) > tuple_(*after))
         stmt = stmt.order_by(Dispute.created_at, Dispute.id).limit(limit)
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]
+
+    async def open_by_deadline(
+        self, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[DisputeRow]:
+        """Open disputes, earliest deadline first: the overdue ones (deadline passed) come
+        before the rest, most overdue first. ``after`` is a (due_at, id) position."""
+        stmt = self._joined().where(Dispute.status == "open")
+        if after is not None:
+            stmt = stmt.where(tuple_(Dispute.due_at, Dispute.id) > tuple_(*after))
+        stmt = stmt.order_by(Dispute.due_at, Dispute.id).limit(limit)
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(stmt)).all()]

@@ -46,8 +46,11 @@ CREATED_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
+    return None if key is None else checked_key(key)
+
+
+def checked_key(key: str) -> str:
+    """An idempotency key, from the header or from a console form's hidden field."""
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(
             "Idempotency-Key must be 1-200 printable characters",
@@ -115,6 +118,7 @@ async def idempotent_create(
     create: Create,
     *,
     stored: Callable[[BaseModel], BaseModel] | None = None,
+    key: str | None = None,
 ) -> Response:
     """Run a create once per ``Idempotency-Key`` in its own unit of work; answer its 201
     (or the stored replay) once that unit of work has committed.
@@ -123,8 +127,9 @@ async def idempotent_create(
     of work holds the write lock before the key is looked up, so two concurrent retries
     cannot both miss the record. ``stored`` gives what a replay answers when that must
     differ from the first answer (a client's secret is shown once and never stored).
+    ``key`` is the key a console form carries in a hidden field instead of the header.
     """
-    key = idempotency_key(request)
+    key = idempotency_key(request) if key is None else checked_key(key)
     assert actor.org_id is not None
     fingerprint = request_fingerprint(body.model_dump(mode="json"))
     async with writing(request, actor) as uow:
