@@ -7,6 +7,7 @@ ETag check) is the same rule; the form carries the version it was read at as If-
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated
 from urllib.parse import urlencode
@@ -22,11 +23,13 @@ from app.console.pages import Lang, gettext_for, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
 from app.db.session import writing
+from app.db.unit_of_work import UnitOfWork
 from app.errors import AppError
 from app.flags.policy import FlagAction, sees_every_flag
 from app.flags.repository import FlagRepository
 from app.flags.schemas import FlagCreate, FlagRead, FlagStatus
 from app.flags.service import create_flag, flag_read, get_flag, transition_flag
+from app.idempotency.service import idempotent_create
 from app.pagination import decode_time_cursor, next_time_cursor
 from app.preconditions import etag
 from app.reference.catalogue import typologies
@@ -178,9 +181,11 @@ async def report_flag(
     institution: Annotated[Text, Form(max_length=32)] = "",
     amount: Annotated[Text, Form(max_length=20)] = "",
     description: Annotated[Text, Form(max_length=2000)] = "",
+    idempotency_key: Annotated[Text, Form(max_length=200)] = "",
     csrf: Annotated[Text, Form(max_length=100)] = "",
 ) -> Response:
-    """Report (flag) an account, e-wallet or phone number, as POST /v1/flags does."""
+    """Report (flag) an account, e-wallet or phone number, as POST /v1/flags does; the
+    form's hidden idempotency key makes a double submit land on the same flag."""
     need(staff, Scope.FLAGS_WRITE)
     check_csrf(staff, csrf)
     form = {
@@ -188,6 +193,7 @@ async def report_flag(
         "identifier": identifier,
         "amount": amount,
         "description": description,
+        "idempotency_key": idempotency_key,
     }
     try:
         body = FlagCreate(
@@ -197,15 +203,22 @@ async def report_flag(
             amount_lost_vnd=int(amount.replace(".", "").replace(",", "")) if amount else None,
         )
         ttl_days = request.app.state.runtime.settings.flag_ttl_days
-        async with writing(request, staff.actor) as uow:
+
+        async def create(uow: UnitOfWork) -> tuple[FlagRead, int, str]:
             row = await create_flag(uow, body, ttl_days=ttl_days)
+            return flag_read(*row), row[0].version, f"/console/flags/{row[0].id}"
+
+        answer = await idempotent_create(
+            request, staff.actor, body, create, key=idempotency_key or None
+        )
     except (ValidationError, ValueError) as exc:
         return _new_flag(request, staff, form, _first_error(exc), None)
     except AppError as exc:
         if exc.status >= 500:
             raise
         return _new_flag(request, staff, form, exc.detail, None)
-    return RedirectResponse(f"/console/flags/{row[0].id}", status_code=303)
+    flag_id = json.loads(bytes(answer.body))["id"]
+    return RedirectResponse(f"/console/flags/{flag_id}", status_code=303)
 
 
 def _first_error(exc: Exception) -> str:
