@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # Console sessions: ended after this long without a request, and this long after login.
     console_idle_minutes: float = Field(default=15, gt=0, le=24 * 60)
     console_absolute_hours: float = Field(default=8, gt=0, le=7 * 24)
+    # Console bulk import (/console/import): the largest upload, the most data rows, and
+    # where uploads wait for the user's confirmation (default: <tmp>/registry-console-imports).
+    console_import_max_bytes: int = Field(default=5 * 1_048_576, ge=1024, le=100 * 1_048_576)
+    console_import_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    console_import_dir: Path | None = None
     # Fractions are allowed so that tests and drills can watch a report expire.
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)

@@ -18,7 +18,7 @@ from app.audit.endpoints import router as audit_router
 from app.audit.startup import verify_state_at_start
 from app.auth.key_store import KeyFollower, load_signing_keys
 from app.config import Settings, get_settings
-from app.console.install import install_console
+from app.console.install import install_console, upload_body_limits
 from app.db.engine import create_database
 from app.db.migrations import schema_head
 from app.disputes.endpoints import router as disputes_router
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         metrics=HttpMetrics(app) if settings.metrics_enabled else None,
+        body_limits=upload_body_limits(settings),
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

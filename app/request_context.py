@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +51,13 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         max_header_bytes: int,
         metrics: HttpMetrics | None = None,
+        body_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Larger limits for the few paths that take uploads (exact paths): their routes
+        # enforce their own, lower limit with a page of their own; this one is the backstop.
+        self.body_limits = dict(body_limits or {})
         self.max_header_bytes = max_header_bytes
         # Requests counted and timed here, where the time and status are known anyway.
         self.metrics = metrics
@@ -66,10 +71,11 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         declared = _content_length(scope)
+        max_body = self.body_limits.get(scope["path"], self.max_body_bytes)
         refusal = None
         if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
             refusal = (431, HeadersTooLarge.type_slug, HeadersTooLarge.title)
-        elif declared is not None and declared > self.max_body_bytes:
+        elif declared is not None and declared > max_body:
             refusal = (413, PayloadTooLarge.type_slug, PayloadTooLarge.title)
         if refusal is not None:
             await _send_refusal(send, request_id, *refusal)
@@ -78,7 +84,7 @@ class RequestContextMiddleware:
                 self.metrics.record(scope, refusal[0], time.perf_counter() - started)
             request_id_var.reset(token)
             return
-        limited = _LimitedBody(receive, self.max_body_bytes)
+        limited = _LimitedBody(receive, max_body)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status

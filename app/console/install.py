@@ -7,12 +7,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.console import audit, disputes, endpoints, search, work
+from app.config import Settings
+from app.console import audit, disputes, endpoints, imports, queue, search, work
 
 
 def install_console(app: FastAPI) -> None:
-    for module in (endpoints, work, disputes, search, audit):
+    for module in (endpoints, work, queue, disputes, search, audit, imports):
         app.include_router(module.router)
     # Served by the service itself: nothing on a console page comes from another host.
     static = StaticFiles(directory=Path(__file__).parent / "static")
     app.mount("/console/static", static, name="console-static")
+
+
+def upload_body_limits(settings: Settings) -> dict[str, int]:
+    """The request-body limits of the console's upload paths (the middleware's backstop)."""
+    return {imports.UPLOAD_PATH: imports.backstop_limit(settings)}

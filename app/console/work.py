@@ -1,4 +1,4 @@
-"""Console work pages: the review queue, flags, a flag's decision, reporting, search.
+"""Console work pages: flags, a flag's decision, reporting, search.
 
 Each calls the service the API endpoint calls, with the signed-in user as the actor, so
 every rule (who sees which flag, who may confirm, one active flag per organisation, the
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -54,19 +55,11 @@ async def home(request: Request, staff: SignedIn, lang: Lang = None) -> Response
     reported = 0
     if staff.may(Scope.FLAGS_REVIEW):
         async with request.app.state.runtime.db.read_session() as session:
-            rows = await FlagRepository(session).page(
-                org_id=None,
-                status=FlagStatus.REPORTED,
-                category=None,
-                key=None,
-                after=None,
-                limit=1000,
-            )
-            reported = len(rows)
+            reported = await FlagRepository(session).count(status=FlagStatus.REPORTED)
     return render(request, "home.html", {"staff": staff, "reported": reported}, lang=lang)
 
 
-async def _flag_page(
+async def list_flags(
     request: Request,
     staff: Staff,
     *,
@@ -76,7 +69,12 @@ async def _flag_page(
     lang: str | None,
     heading: str,
     show_status: bool,
+    filters: Mapping[str, Any] | None = None,
+    kept: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
+    """A page of flags oldest first; ``filters`` narrow the query (repository arguments),
+    ``kept`` are the filters as the address carries them (kept in the next-page link)."""
     after = decode_time_cursor(cursor)
     org_id = None if sees_every_flag(staff.actor) and not show_status else staff.actor.org_id
     async with request.app.state.runtime.db.read_session() as session:
@@ -87,9 +85,12 @@ async def _flag_page(
             key=None,
             after=after,
             limit=PAGE + 1,
+            **(filters or {}),
         )
     next_cursor = next_time_cursor(rows, PAGE)
-    query = {k: v for k, v in {"status": status, "category": category}.items() if v}
+    # The queue's status is its own, not a parameter: only the flags page's link carries it.
+    listed = {"status": status if show_status else None, "category": category, **(kept or {})}
+    query = {k: v for k, v in listed.items() if v}
     context = {
         "staff": staff,
         "heading": heading,
@@ -101,31 +102,9 @@ async def _flag_page(
         "show_status": show_status,
         "next_cursor": next_cursor,
         "next_query": urlencode({**query, "cursor": next_cursor or ""}),
+        **(extra or {}),
     }
     return render(request, "flags.html", context, lang=lang)
-
-
-@router.get("/queue")
-async def review_queue(
-    request: Request,
-    staff: SignedIn,
-    category: Category = None,
-    cursor: Cursor = None,
-    lang: Lang = None,
-) -> Response:
-    """Reported flags waiting for a police decision, oldest first."""
-    need(staff, Scope.FLAGS_REVIEW)
-    _ = gettext_for(request, lang)
-    return await _flag_page(
-        request,
-        staff,
-        status=FlagStatus.REPORTED,
-        category=category,
-        cursor=cursor,
-        lang=lang,
-        heading=_("Review queue"),
-        show_status=False,
-    )
 
 
 @router.get("/flags")
@@ -140,7 +119,7 @@ async def own_flags(
     """The flags of the user's own organisation and their state."""
     need(staff, Scope.FLAGS_WRITE)
     _ = gettext_for(request, lang)
-    return await _flag_page(
+    return await list_flags(
         request,
         staff,
         status=status,

@@ -151,11 +151,42 @@ def _open_csv(path: Path) -> Iterator[Iterator[SourceRow]]:
         yield _rows(parse_header(first[1]), records)
 
 
+def _sheet_records(sheet: Any) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The sheet's rows numbered from 1; whatever a malformed sheet makes the parser raise
+    (an XML syntax error, a bad CRC, a value it cannot convert) is an ImportFileError."""
+    rows = sheet.iter_rows(values_only=True)
+    number = 0
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # a third-party parser on untrusted input: any failure
+            raise ImportFileError(f"row {number + 1}: not a readable XLSX sheet ({exc})") from None
+        number += 1
+        yield number, cells
+
+
+def check_unpacked_size(path: Path, limit: int) -> None:
+    """Refuse a workbook whose parts would unpack to more than ``limit`` bytes (a zip bomb:
+    a small upload that expands to gigabytes). The sizes checked are the ones the archive
+    declares, and reading a part stops at its declared size, so they cannot lie."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(f"not a readable XLSX workbook: {exc}") from None
+    if len(parts) > 10_000 or sum(part.file_size for part in parts) > limit:
+        raise ImportFileError(f"the workbook unpacks to more than {limit} bytes")
+
+
 @contextmanager
 def _open_xlsx(path: Path) -> Iterator[Iterator[SourceRow]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ImportFileError(f"not a readable XLSX workbook: {exc}") from None
+    except Exception as exc:  # e.g. an XML syntax error in a part: still the file's fault
         raise ImportFileError(f"not a readable XLSX workbook: {exc}") from None
     try:
         if not book.worksheets:
@@ -165,7 +196,7 @@ def _open_xlsx(path: Path) -> Iterator[Iterator[SourceRow]]:
         # read-only iteration stops at it, which would drop rows without a word.
         sheet.reset_dimensions()
         # Missing rows come out as empty tuples, so counting keeps the numbers true.
-        records = enumerate(sheet.iter_rows(values_only=True), start=1)
+        records = _sheet_records(sheet)
         first = next(records, None)
         if first is None:
             raise ImportFileError("the first sheet is empty: expected a header row")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.auth.scopes import ALLOWED_KINDS, Scope
 from app.db.engine import Database
-from app.db.unit_of_work import unit_of_work
+from app.db.unit_of_work import Refreshable, unit_of_work
 from app.imports.errors import ImportFileError, ImportRefused
-from app.imports.reader import SourceRow, open_rows
+from app.imports.reader import SourceRow, check_unpacked_size, open_rows
 from app.imports.rows import PreparedRow, RowError, prepare_row
 from app.imports.writer import BatchWriter
 from app.models import Organisation
@@ -32,10 +32,12 @@ from app.organisations.service import OrganisationNotFound
 __all__ = [
     "BATCH_SIZE",
     "MAX_ERRORS",
+    "FileCheck",
     "ImportFileError",
     "ImportRefused",
     "ImportReport",
     "RowError",
+    "check_file",
     "import_flags",
 ]
 
@@ -126,6 +128,51 @@ def _prepare(batch: list[SourceRow], actor: Actor, report: ImportReport) -> list
     return prepared
 
 
+@dataclass(frozen=True)
+class FileCheck:
+    """What :func:`check_file` found: the report (``rows`` read, the first errors and
+    their count) and the numbers of the rows with an error, every one of them."""
+
+    report: ImportReport
+    bad_rows: frozenset[int]
+
+    @property
+    def valid_rows(self) -> int:
+        return self.report.rows - len(self.bad_rows)
+
+
+def check_file(
+    path: Path,
+    org: Organisation,
+    *,
+    max_rows: int | None = None,
+    max_unpacked_bytes: int | None = None,
+) -> FileCheck:
+    """Every row of ``path`` through the import's reader and row rules for ``org``, the
+    way :func:`import_flags` checks them; nothing is read from or written to the database.
+
+    Raises :class:`ImportFileError` for a file that cannot be read, and for one of more
+    than ``max_rows`` data rows or, for XLSX, unpacking to more than ``max_unpacked_bytes``.
+    Rows the import would skip (imported before, repeated,
+    already flagged by the organisation) are only known when writing, so are valid here.
+    """
+    report = ImportReport()
+    bad: set[int] = set()
+    actor = import_actor(org, path)
+    if max_unpacked_bytes is not None and path.suffix.lower() == ".xlsx":
+        check_unpacked_size(path, max_unpacked_bytes)
+    with open_rows(path) as rows:
+        for source in rows:
+            report.rows += 1
+            if max_rows is not None and report.rows > max_rows:
+                raise ImportFileError(f"more than {max_rows} data rows: split the file")
+            result = prepare_row(source, actor)
+            if isinstance(result, list):
+                report.add_errors(result)
+                bad.add(source.number)
+    return FileCheck(report, frozenset(bad))
+
+
 async def import_flags(
     db: Database,
     org_code: str,
@@ -134,6 +181,9 @@ async def import_flags(
     ttl_days: float,
     actor: Actor | None = None,
     progress: Progress | None = None,
+    leave_out: frozenset[int] = frozenset(),
+    mirror: Refreshable | None = None,
+    tune_gc: bool = True,
 ) -> ImportReport:
     """Import the flags in ``path`` (CSV or XLSX) for organisation ``org_code``.
 
@@ -143,11 +193,19 @@ async def import_flags(
     gets the number of rows read so far after each batch. Raises
     :class:`ImportFileError` for a file that cannot be read (nothing is written), and
     ``OrganisationNotFound`` / :class:`ImportRefused` for an organisation that cannot report.
+
+    ``leave_out`` names rows (by their number in the file) not to import at all: the
+    console's, found invalid by :func:`check_file` and left out by the user's choice; any
+    other invalid row still refuses the whole file. ``mirror`` is refreshed after the
+    commit (a server's own import); ``tune_gc`` is for a process of its own (the command
+    line): a server keeps its collector settings and its own frozen objects.
     """
     report = ImportReport()
+    tuned = _long_lived_objects_frozen() if tune_gc else nullcontext()
     # A bad header fails in open_rows, before any lock is taken.
-    with open_rows(path) as rows, _long_lived_objects_frozen():
-        async with unit_of_work(db, Actor.command_line("import")) as uow:
+    with open_rows(path) as all_rows, tuned:
+        rows = (row for row in all_rows if row.number not in leave_out)
+        async with unit_of_work(db, Actor.command_line("import"), mirror=mirror) as uow:
             session = uow.session
             if not db.is_sqlite:
                 await session.execute(_CUSTOM_PLANS)
