@@ -128,19 +128,7 @@ async def record(
     }
     _ = gettext_for(request, None)
     try:
-        body = RecoveryCreate.model_validate(
-            {
-                "subject": {
-                    "kind": kind,
-                    "institution": institution or None,
-                    "identifier": identifier,
-                },
-                "action": action,
-                "amount_vnd": parse_amount(amount),
-                "case_reference": case_reference.strip() or None,
-                "note": note.strip() or None,
-            }
-        )
+        body = _entry(form)
         async with writing(request, staff.actor) as uow:
             await _record_once(uow, idempotency_key, body)
     except AmountNotWhole:
@@ -154,6 +142,24 @@ async def record(
             raise
         return await _page(request, staff, form, exc.detail, exc.status)
     return RedirectResponse("/console/recovery?recorded=1", status_code=303)
+
+
+def _entry(form: dict[str, str]) -> RecoveryCreate:
+    """The form as the body ``POST /v1/recoveries`` takes (ValidationError otherwise)."""
+    subject = {
+        "kind": form["kind"],
+        "institution": form["institution"] or None,
+        "identifier": form["identifier"],
+    }
+    return RecoveryCreate.model_validate(
+        {
+            "subject": subject,
+            "action": form["action"],
+            "amount_vnd": parse_amount(form["amount"]),
+            "case_reference": form["case_reference"].strip() or None,
+            "note": form["note"].strip() or None,
+        }
+    )
 
 
 async def _record_once(uow: UnitOfWork, key: str, body: RecoveryCreate) -> None:
