@@ -37,3 +37,15 @@ def may_record(actor: Actor, identifier: Identifier) -> bool:
 
 def may_read(actor: Actor, identifier: Identifier) -> bool:
     return Scope.HISTORY_READ in actor.scopes or may_record(actor, identifier)
+
+
+def listed_holdings(actor: Actor) -> tuple[frozenset[str], str | None] | None:
+    """Whose ledger entries a list shows the caller, by the rule of ``may_read``: None for
+    every subject (police, ``history:read``), else the subject kinds and the institution
+    the caller holds (a bank: its bank accounts; an e-wallet: its wallets; others: none)."""
+    if Scope.HISTORY_READ in actor.scopes or actor.org_kind == OrgKind.POLICE:
+        return None
+    kinds = frozenset(kind for kind, holder in _HOLDER_KIND.items() if holder == actor.org_kind)
+    if actor.institution is None:
+        return frozenset(), None
+    return kinds, actor.institution

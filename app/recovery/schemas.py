@@ -67,3 +67,30 @@ class SubjectRecoveries(BaseModel):
     entries: list[RecoveryRead]
     totals: RecoveryTotals
     by_case: list[CaseTotals]
+
+
+class LedgerLine(BaseModel):
+    """One entry in a list of several subjects' entries."""
+
+    id: str
+    subject_key: str
+    organisation: str
+    action: RecoveryAction
+    amount_vnd: int
+    case_reference: str | None
+    note: str | None
+    created_at: datetime
+
+
+class SubjectCaseTotals(BaseModel):
+    subject_key: str
+    case_reference: str | None
+    totals: RecoveryTotals
+
+
+class LedgerPage(BaseModel):
+    """Entries newest first, and the current totals of every case they belong to."""
+
+    entries: list[LedgerLine]
+    by_case: list[SubjectCaseTotals]
+    next_cursor: str | None

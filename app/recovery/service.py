@@ -20,13 +20,17 @@ from app.db.unit_of_work import UnitOfWork
 from app.errors import InvalidInput
 from app.identifiers.normalise import Subject as Identifier
 from app.models import RecoveryEntry
+from app.pagination import decode_time_cursor, next_time_cursor
 from app.recovery import policy
 from app.recovery.repository import RecoveryRepository
 from app.recovery.schemas import (
     CaseTotals,
+    LedgerLine,
+    LedgerPage,
     RecoveryCreate,
     RecoveryRead,
     RecoveryTotals,
+    SubjectCaseTotals,
     SubjectRecoveries,
 )
 from app.subjects.repository import SubjectRepository
@@ -161,3 +165,45 @@ async def subject_recoveries(
         for case in cases
     ]
     return SubjectRecoveries(key=key, entries=entries, totals=_totals(sums), by_case=by_case)
+
+
+async def ledger_page(
+    session: AsyncSession, actor: Actor, cursor: str | None, limit: int
+) -> LedgerPage:
+    """The entries this caller may read (``policy.listed_holdings``), newest first, with
+    the current totals of each (subject, case) on the page; another institution's
+    entries are never listed."""
+    before = decode_time_cursor(cursor)
+    if before is not None and before[0].tzinfo is None:
+        raise InvalidInput("cursor is not valid")
+    repo = RecoveryRepository(session)
+    rows = await repo.page(policy.listed_holdings(actor), before, limit + 1)
+    next_cursor = next_time_cursor(rows, limit)
+    rows = rows[:limit]
+    sums = await repo.sums_of({subject.id for _, subject, _ in rows})
+    entries = [
+        LedgerLine(
+            id=entry.id,
+            subject_key=subject.key,
+            organisation=org.code,
+            action=entry.action,
+            amount_vnd=entry.amount_vnd,
+            case_reference=entry.case_reference,
+            note=entry.note,
+            created_at=entry.created_at,
+        )
+        for entry, subject, org in rows
+    ]
+    cases = sorted(
+        {(subject.key, subject.id, entry.case_reference) for entry, subject, _ in rows},
+        key=lambda item: (item[0], item[2] or ""),
+    )
+    by_case = [
+        SubjectCaseTotals(
+            subject_key=key,
+            case_reference=case,
+            totals=_totals(sums[subject_id], case, every_case=False),
+        )
+        for key, subject_id, case in cases
+    ]
+    return LedgerPage(entries=entries, by_case=by_case, next_cursor=next_cursor)

@@ -2,7 +2,9 @@
 
 Text is drawn as paths with matplotlib's bundled DejaVu Sans (it covers Vietnamese), so the
 page needs no font, script or network to display. Each SVG's ids get a per-chart prefix
-because several SVGs share one HTML document.
+because several SVGs share one HTML document. Matplotlib's ``style`` attributes and its
+``<style>`` element become SVG presentation attributes, so a page whose Content-Security-
+Policy forbids inline styles (the staff console's) still shows the charts in colour.
 """
 
 from __future__ import annotations
@@ -28,6 +30,25 @@ PALETTE = ("#1f6feb", "#d9480f", "#2b8a3e", "#9c36b5", "#e67700", "#0b7285", "#8
 RISK_COLOURS = ("#adb5bd", "#fab005", "#fd7e14", "#e03131")
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r' style="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"\s*<style[^>]*>.*?</style>", re.DOTALL)
+# The CSS properties matplotlib writes that are also SVG presentation attributes.
+PRESENTATION = frozenset(
+    {
+        "fill",
+        "fill-opacity",
+        "fill-rule",
+        "opacity",
+        "stroke",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-miterlimit",
+        "stroke-opacity",
+        "stroke-width",
+    }
+)
 # rcParams are process-global: charts are drawn one at a time, in whatever thread.
 _LOCK = threading.Lock()
 
@@ -92,7 +113,24 @@ def _svg(chart_id: str, title: str, draw: Callable[[Axes], None], height: float 
     svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
     svg = svg.replace('id="', f'id="{chart_id}-').replace('href="#', f'href="#{chart_id}-')
     svg = svg.replace("url(#", f"url(#{chart_id}-")
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{title}" ', 1)
+    svg = _presentation_attributes(svg)
+    # matplotlib's own stylesheet, ``*{stroke-linejoin: round; stroke-linecap: butt}``,
+    # as attributes of the root that every element inherits.
+    root = f'<svg role="img" aria-label="{title}" stroke-linejoin="round" stroke-linecap="butt" '
+    return svg.replace("<svg ", root, 1)
+
+
+def _attributes(style: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke: #000"`` as `` fill="#fff" stroke="#000"``."""
+    pairs = [part.split(":", 1) for part in style.group(1).split(";") if part.strip()]
+    if any(len(pair) != 2 or pair[0].strip() not in PRESENTATION for pair in pairs):
+        return style.group(0)  # a property with no attribute of its own: left as it was
+    return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
+
+
+def _presentation_attributes(svg: str) -> str:
+    svg = _STYLE_ELEMENT.sub("", svg, count=1)
+    return _STYLE_ATTRIBUTE.sub(_attributes, svg)
 
 
 def _month_axis(report: Report) -> str:

@@ -10,7 +10,7 @@ from app.db.session import ReadSession
 from app.errors import AUTH_ERRORS, InvalidInput, problem_responses
 from app.reports.auth import ReportReader
 from app.reports.periods import PERIOD_PATTERN
-from app.reports.render import MEDIA_TYPES, render_report
+from app.reports.render import MEDIA_TYPES, file_headers, render_report
 from app.reports.schemas import Report, ReportFormat
 
 router = APIRouter(tags=["reports"])
@@ -63,8 +63,4 @@ async def get_report(
     `html` is a self-contained page with charts that needs no network to display.
     """
     body, media_type = await render_report(session, period, fmt)
-    headers = {}
-    if fmt != "json":
-        disposition = "inline" if fmt == "html" else "attachment"
-        headers["Content-Disposition"] = f'{disposition}; filename="report-{period}.{fmt}"'
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(body, media_type=media_type, headers=file_headers(period, fmt))

@@ -2,12 +2,16 @@
 
 Vietnamese first with the English label beside it. A Content-Security-Policy meta tag
 forbids every network load, so even a saved copy opened from disk stays offline.
+``render_body`` is the report itself (headline cards, charts, table, notes), which the
+staff console shows inside its own page; ``render_html`` wraps it into the document.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from html import escape
+from pathlib import Path
 
 from app.reports.charts import draw_charts
 from app.reports.labels import Cell, lines
@@ -16,23 +20,14 @@ from app.reports.schemas import Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-STYLE = """
-body{font-family:"Segoe UI",Roboto,"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:24px;
-color:#212529;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid
-#dee2e6;padding-bottom:4px}.en{color:#6c757d;font-weight:normal}
-.status{display:inline-block;padding:2px 10px;border-radius:10px;font-size:13px}
-.complete{background:#d3f9d8;color:#2b8a3e}.partial{background:#fff3bf;color:#e67700}
-.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dee2e6;border-radius:6px;
-padding:10px 14px;min-width:170px}.card .value{font-size:22px;font-weight:600}
-.card .label{font-size:12px;color:#495057}
-figure.chart{margin:12px 0;max-width:1100px}figure.chart svg{width:100%;height:auto}
-table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #dee2e6;padding:3px 6px}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-th{background:#f1f3f5;white-space:nowrap}tr.group td{background:#f8f9fa;font-weight:600}
-tr.key td:first-child{padding-left:20px}td:first-child{min-width:320px}
-footer{margin-top:28px;font-size:12px;color:#495057;max-width:900px}
-"""
+# The report's stylesheet: inlined here, served as a file by the staff console.
+STYLESHEET = Path(__file__).with_name("report.css")
+
+
+@cache
+def stylesheet() -> str:
+    return STYLESHEET.read_text(encoding="utf-8")
+
 
 # (Vietnamese, English, section, metric) of the headline cards.
 CARDS = (
@@ -133,21 +128,30 @@ def _bilingual(vi: str, en: str) -> str:
     return f'{escape(vi)} <span class="en">/ {escape(en)}</span>'
 
 
-def render_html(report: Report) -> bytes:
-    """The whole page, UTF-8; charts are inline SVG, so it renders with no network."""
+def render_body(report: Report) -> str:
+    """The report's markup, without the document around it: one ``<div class="report">``
+    with no inline style or script (its charts are SVG with presentation attributes)."""
     charts = "".join(f'<figure class="chart">{svg}</figure>' for svg in draw_charts(report))
     notes = "".join(f"<p>{escape(note)}</p>" for note in NOTES)
-    page = (
-        '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Báo cáo định kỳ / Periodic report {escape(report.period)}</title>"
-        f"<style>{STYLE}</style></head><body>{_head(report)}"
+    return (
+        f'<div class="report">{_head(report)}'
         "<h2>Số liệu chính <span class='en'>/ Key figures</span></h2>"
         f"{_cards(report)}"
         "<h2>Biểu đồ <span class='en'>/ Charts</span></h2>"
         f"{charts}"
         "<h2>Bảng số liệu theo tháng <span class='en'>/ Figures by month</span></h2>"
-        f"{_table(report)}<footer>{notes}</footer></body></html>"
+        f"{_table(report)}<footer>{notes}</footer></div>"
+    )
+
+
+def render_html(report: Report) -> bytes:
+    """The whole page, UTF-8; charts are inline SVG, so it renders with no network."""
+    page = (
+        '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Báo cáo định kỳ / Periodic report {escape(report.period)}</title>"
+        f'<style>{stylesheet()}</style></head><body class="report">{render_body(report)}'
+        "</body></html>"
     )
     return page.encode("utf-8")

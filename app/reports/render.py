@@ -1,6 +1,7 @@
 """Report formats: JSON (the source of truth), CSV and XLSX for analysts, HTML for people.
 
-``render_report`` is the one entry point for the API and the command line.
+``render_report`` is the one entry point for the API, the command line and the staff
+console's downloads; ``render_report_body`` gives the console the HTML report's body.
 """
 
 from __future__ import annotations
@@ -128,3 +129,22 @@ async def render_report(
         async with db_or_session.read_session() as session:
             report = await build_report(session, period, now)
     return await _render(report, fmt), MEDIA_TYPES[fmt]
+
+
+def file_headers(period: str, fmt: str) -> dict[str, str]:
+    """How a report in ``fmt`` is served: a download, except HTML shown in place."""
+    if fmt == "json":
+        return {}
+    disposition = "inline" if fmt == "html" else "attachment"
+    return {"Content-Disposition": f'{disposition}; filename="report-{period}.{fmt}"'}
+
+
+async def render_report_body(
+    session: AsyncSession, period: str, *, now: datetime | None = None
+) -> str:
+    """The HTML report's body (cards, charts, table, notes) for a page of its own."""
+    parse_period(period)
+    report = await build_report(session, period, now)
+    from app.reports.html import render_body
+
+    return await anyio.to_thread.run_sync(render_body, report)
