@@ -244,14 +244,19 @@ def key_rotate(as_json: JsonOption = False) -> None:
 
 @cli.command()
 def expire(as_json: JsonOption = False) -> None:
-    """Expire unconfirmed reports past their TTL (also runs inside `registry serve`)."""
+    """Expire unconfirmed reports past their TTL and lapse holds not confirmed by their
+    confirm_by (both also run inside `registry serve`)."""
     from app.flags.expiry import expire_due_flags
+    from app.holds.lapse import lapse_due_holds
 
-    async def runner() -> int:
+    async def runner() -> dict[str, int]:
         async with migrated_database(get_settings()) as db:
-            return await expire_due_flags(db)
+            return {
+                "expired": await expire_due_flags(db),
+                "lapsed_holds": await lapse_due_holds(db),
+            }
 
-    emit({"expired": asyncio.run(runner())}, as_json, "expiry")
+    emit(asyncio.run(runner()), as_json, "expiry")
 
 
 def main() -> None:
