@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.flags.schemas import MAX_VND
 from app.subjects.schemas import SUBJECT_EXAMPLE, SubjectIn
@@ -13,6 +13,16 @@ HoldStatus = Literal["requested", "held", "declined", "confirmed", "lapsed", "cl
 HoldRole = Literal["requester", "holder"]
 Vnd = Annotated[int, Field(gt=0, le=MAX_VND, strict=True, description="whole VND, no fractions")]
 Reference = Annotated[Text, Field(min_length=1, max_length=100)]
+
+
+def _rfc3339_text(value: object) -> object:
+    """A time in a JSON body is an RFC 3339 string; a number is not taken for Unix time."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 class HoldCreate(BaseModel):
@@ -38,8 +48,8 @@ class HoldCreate(BaseModel):
     reason: Text = Field(min_length=1, max_length=2000)
     case_reference: Reference | None = None
     transfer_reference: Reference | None = None
-    transferred_at: AwareDatetime | None = Field(
-        default=None, strict=True, description="when the victim's transfer was made (RFC 3339)"
+    transferred_at: Timestamp | None = Field(
+        default=None, description="when the victim's transfer was made (RFC 3339)"
     )
 
 

@@ -16,6 +16,7 @@ from app.db.unit_of_work import unit_of_work
 from app.holds.lapse import lapse_holds
 from app.models import ChangeEvent
 from tests.audit.test_chain import tamper
+from tests.audit.test_state import cli_verify
 from tests.factories import make_caller
 from tests.holds.support import (
     ACCOUNT,
@@ -218,6 +219,21 @@ async def test_two_lapsers_at_once_lapse_and_chain_each_hold_once(
         assert (now["status"], now["version"]) == ("lapsed", 3)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("transferred_at", 0), ("transferred_at", "2026-12-04T08:15:00"), ("reason", ""), ("nope", 1)],
+)
+async def test_malformed_fields_are_422(
+    app: FastAPI, client: httpx.AsyncClient, field: str, value: object
+) -> None:
+    world = await build_world(app, client)
+    refused = await client.post(
+        "/v1/holds", json=hold_body(**{field: value}), headers=world.requester.headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["loc"][:2] == ["body", field]
+
+
 @pytest.mark.parametrize("field", ["reason", "case_reference", "transfer_reference"])
 async def test_a_nul_byte_in_text_is_422_naming_the_field(
     app: FastAPI, client: httpx.AsyncClient, field: str
@@ -268,14 +284,16 @@ async def test_kinds_without_the_scope_get_403(app: FastAPI, client: httpx.Async
 
 
 async def test_a_hold_row_edited_behind_the_chain_fails_verification(
-    app: FastAPI, client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, registry_env: None
 ) -> None:
     world = await build_world(app, client)
     hold = await held(client, world, amount=1_000)
     clean = (await client.get("/v1/audit/verify", headers=world.auditor.headers)).json()
     assert clean["ok"] and clean["state_ok"], clean
+    assert await cli_verify() == 0
     await tamper(app, f"UPDATE hold SET held_vnd = 45000000 WHERE id = '{hold['id']}'")
     result = (await client.get("/v1/audit/verify", headers=world.auditor.headers)).json()
     assert result["state_ok"] is False and result["first_bad_seq"] is None
     mismatch = result["first_state_mismatch"]
     assert (mismatch["entity_type"], mismatch["entity_id"]) == ("hold", hold["id"])
+    assert await cli_verify() == 1  # `registry audit verify` reports it too

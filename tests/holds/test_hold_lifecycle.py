@@ -3,6 +3,8 @@ and released until closed; declined, cancelled, lapsed; who reads it; its histor
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -10,7 +12,9 @@ from urllib.parse import quote
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.db.types import utcnow
 from app.holds.lapse import lapse_due_holds
 from app.models import Hold
@@ -226,3 +230,18 @@ async def test_the_deadlines_follow_the_settings(app: FastAPI, client: httpx.Asy
     assert datetime.fromisoformat(hold["respond_by"]) - created == timedelta(hours=2)
     confirm_by = datetime.fromisoformat(hold["confirm_by"]).astimezone(UTC)
     assert timedelta(days=1) <= confirm_by - created <= timedelta(days=3)
+
+
+async def test_registry_expire_lapses_holds(
+    app: FastAPI, client: httpx.AsyncClient, registry_env: None
+) -> None:
+    world = await build_world(app, client)
+    hold = await held(client, world, amount=700)
+    async with app.state.runtime.db.write_session() as session:
+        await session.execute(update(Hold).values(confirm_by=utcnow() - timedelta(seconds=1)))
+        await session.commit()
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["expire", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"expired": 0, "lapsed_holds": 1}
+    read = (await client.get(f"/v1/holds/{hold['id']}", headers=world.holder.headers)).json()
+    assert read["status"] == "lapsed"
