@@ -244,18 +244,21 @@ def key_rotate(as_json: JsonOption = False) -> None:
 
 @cli.command()
 def expire(as_json: JsonOption = False) -> None:
-    """Expire unconfirmed reports past their TTL and delete old console sessions (both also
-    run inside `registry serve`)."""
+    """Expire unconfirmed reports past their TTL, lapse holds not confirmed by their
+    confirm_by and delete old console sessions (all also run inside `registry serve`)."""
     from app.db.types import utcnow
     from app.flags.expiry import expire_due_flags
+    from app.holds.lapse import lapse_due_holds
     from app.users.cleanup import delete_old_sessions
 
     async def runner() -> dict[str, int]:
         settings = get_settings()
         async with migrated_database(settings) as db:
-            expired = await expire_due_flags(db)
-            sessions = await delete_old_sessions(db, settings, utcnow())
-        return {"expired": expired, "console_sessions_deleted": sessions}
+            return {
+                "expired": await expire_due_flags(db),
+                "lapsed_holds": await lapse_due_holds(db),
+                "console_sessions_deleted": await delete_old_sessions(db, settings, utcnow()),
+            }
 
     emit(asyncio.run(runner()), as_json, "expiry")
 

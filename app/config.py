@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +55,12 @@ class Settings(BaseSettings):
     # Fractions are allowed so that tests and drills can watch a report expire.
     flag_ttl_days: float = Field(default=90, gt=0, le=3650)
     dispute_days: int = Field(default=15, ge=1, le=365)
+    # Holds between institutions (SPEC §10): the holder answers within these hours; police
+    # confirm within these working days (Monday-Friday in Vietnam time, less the holidays:
+    # comma-separated ISO dates, e.g. "2027-01-01,2027-02-05").
+    hold_respond_hours: float = Field(default=24, gt=0, le=24 * 30)
+    hold_confirm_working_days: int = Field(default=3, ge=1, le=60)
+    hold_holidays: str = ""
     # The largest transfer a warning outcome may claim (SPEC §8): one bank must not be able
     # to forge the city's "VND protected" with a single outcome.
     max_outcome_vnd: int = Field(default=100_000_000_000, ge=1, le=10**15)
@@ -94,9 +101,24 @@ class Settings(BaseSettings):
     # metrics are never public. At least 16 characters.
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
 
+    @field_validator("hold_holidays")
+    @classmethod
+    def _holidays_are_dates(cls, value: str) -> str:
+        _parse_dates(value)
+        return value
+
+    @property
+    def hold_holiday_dates(self) -> frozenset[date]:
+        return _parse_dates(self.hold_holidays)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _parse_dates(text: str) -> frozenset[date]:
+    """Comma-separated ISO dates (blanks ignored); a ValueError names the bad one."""
+    return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
 
 
 @lru_cache(maxsize=1)

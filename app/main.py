@@ -25,6 +25,8 @@ from app.disputes.endpoints import router as disputes_router
 from app.flags.endpoints import router as flags_router
 from app.flags.expiry import run_expiry
 from app.health.endpoints import router as health_router
+from app.holds.endpoints import router as holds_router
+from app.holds.lapse import run_lapsing
 from app.metrics.endpoints import router as metrics_router
 from app.metrics.metrics import LookupMetrics, run_flusher
 from app.metrics.metrics import flush as flush_metrics
@@ -180,6 +182,7 @@ def routers() -> list[Any]:
         history_router,
         disputes_router,
         recovery_router,
+        holds_router,
         audit_router,
         warnings_router,
         reports_router,
@@ -199,6 +202,7 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
     return [
         asyncio.create_task(follower.run(), name="signing-key-poll"),
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
+        asyncio.create_task(run_lapsing(runtime), name="hold-lapse"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(
             run_session_cleanup(runtime.db, runtime.settings), name="console-session-cleanup"

@@ -4,10 +4,12 @@ change event records.
 For each state table two streaming passes, in batches ordered by the entity id (keyset, so
 memory stays flat whatever the size):
 
-1. the rows: each is rendered as the dict its service records (the services' own state
-   functions), and compared with the ``state`` of the entity's latest event; a row with no
-   event must be in the state a row has before its first event (a subject created by a
-   recovery entry, a warning without an outcome), else it was inserted behind the chain;
+1. the rows (subjects, flags, disputes, recovery entries, holds, warnings' outcomes,
+   organisations, clients, users): each is rendered as the dict its service records (the
+   services' own state functions), and compared with the ``state`` of the entity's latest
+   event; a row with no event must be in the state a row has before its first event (a
+   subject created by a recovery entry, a warning without an outcome), else it was
+   inserted behind the chain;
 2. the entities with events: each must still have its row (a deleted row is found here).
 
 Warnings themselves (not their outcomes) are covered by seals (``app.warnings.seal``).
@@ -27,11 +29,14 @@ from app.audit.schemas import StateMismatch
 from app.audit.vocabulary import EntityType
 from app.disputes.service import dispute_read
 from app.flags.service import flag_read
+from app.holds.repository import joined as holds_joined
+from app.holds.service import hold_state
 from app.models import (
     ChangeEvent,
     Client,
     Dispute,
     Flag,
+    Hold,
     Organisation,
     RecoveryEntry,
     StaffUser,
@@ -185,6 +190,12 @@ TABLES: tuple[StateTable, ...] = (
         _rendered(_recovery_state, lambda e: e.id),
         RecoveryEntry.id,
         equal=_recovery_equal,
+    ),
+    StateTable(
+        EntityType.HOLD,
+        holds_joined,
+        _rendered(lambda *row: hold_state(row), lambda h: h.id),
+        Hold.id,
     ),
     # Only warnings with an outcome have an event; the rest are covered by seals.
     StateTable(

@@ -27,6 +27,7 @@ class EntityType(StrEnum):
     SECURITY = "security"
     SIGNING_KEY = "signing_key"
     USER = "user"
+    HOLD = "hold"
 
 
 class Action(StrEnum):
@@ -46,6 +47,12 @@ class Action(StrEnum):
     FREEZE = "freeze"
     RELEASE = "release"
     RETURN = "return"
+    # hold between institutions (CONFIRMED, RELEASE and RETURN too)
+    REQUESTED = "requested"
+    HELD = "held"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
     # warning
     OUTCOME_RECORDED = "outcome_recorded"
     SEALED = "sealed"

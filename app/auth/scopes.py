@@ -23,6 +23,9 @@ class Scope(StrEnum):
     DISPUTES_WRITE = "disputes:write"
     DISPUTES_RESOLVE = "disputes:resolve"
     RECOVERY_WRITE = "recovery:write"
+    HOLDS_WRITE = "holds:write"
+    HOLDS_RESPOND = "holds:respond"
+    HOLDS_CONFIRM = "holds:confirm"
     HISTORY_READ = "history:read"
     AUDIT_READ = "audit:read"
     REPORTS_READ = "reports:read"
@@ -37,6 +40,9 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.DISPUTES_WRITE: "open a dispute for an identifier held at the caller's institution",
     Scope.DISPUTES_RESOLVE: "decide disputes",
     Scope.RECOVERY_WRITE: "record freezes, releases, returns of money",
+    Scope.HOLDS_WRITE: "request and cancel holds of money at another institution",
+    Scope.HOLDS_RESPOND: "answer, release and return holds on accounts at the caller's institution",
+    Scope.HOLDS_CONFIRM: "confirm holds for a police case",
     Scope.HISTORY_READ: "full records, history, point-in-time reads",
     Scope.AUDIT_READ: "the audit log and its verification",
     Scope.REPORTS_READ: "periodic reports",
@@ -52,6 +58,9 @@ ALLOWED_KINDS: dict[Scope, frozenset[OrgKind]] = {
     Scope.DISPUTES_WRITE: frozenset({_K.BANK, _K.EWALLET, _K.TELECOM}),
     Scope.DISPUTES_RESOLVE: frozenset({_K.POLICE, _K.REGULATOR}),
     Scope.RECOVERY_WRITE: frozenset({_K.BANK, _K.EWALLET, _K.POLICE}),
+    Scope.HOLDS_WRITE: frozenset({_K.BANK, _K.EWALLET, _K.POLICE}),
+    Scope.HOLDS_RESPOND: frozenset({_K.BANK, _K.EWALLET}),
+    Scope.HOLDS_CONFIRM: frozenset({_K.POLICE}),
     Scope.HISTORY_READ: frozenset({_K.POLICE, _K.REGULATOR, _K.AUDITOR}),
     Scope.AUDIT_READ: frozenset({_K.AUDITOR, _K.REGULATOR}),
     Scope.REPORTS_READ: frozenset({_K.POLICE, _K.REGULATOR, _K.AUDITOR}),

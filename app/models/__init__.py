@@ -5,6 +5,7 @@ from app.models.client import Client
 from app.models.console_session import ConsoleSession
 from app.models.dispute import Dispute
 from app.models.flag import Flag
+from app.models.hold import Hold
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.lookup_count import LookupCount
 from app.models.organisation import Organisation
@@ -21,6 +22,7 @@ __all__ = [
     "ConsoleSession",
     "Dispute",
     "Flag",
+    "Hold",
     "IdempotencyRecord",
     "LookupCount",
     "Organisation",

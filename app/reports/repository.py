@@ -31,8 +31,30 @@ FLAG_TRANSITIONS = (
     Action.CLEARED,
 )
 DISPUTE_DECISIONS = (Action.UPHELD, Action.REJECTED)
+# Hold events the reports count (a return's amount is the step in the hold's returned_vnd).
+HOLD_FIGURES = (
+    Action.REQUESTED,
+    Action.HELD,
+    Action.DECLINED,
+    Action.CONFIRMED,
+    Action.LAPSED,
+    Action.RETURN,
+)
 
 Bucket = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldEvent:
+    """One counted hold event, with the figures of the hold's state it records."""
+
+    hold_id: str
+    occurred_at: datetime
+    action: str
+    held_vnd: int
+    returned_vnd: int
+    created_at: datetime
+    responded_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +229,36 @@ class ReportRepository:
             .where(LookupCount.day >= period.first_day, LookupCount.day < period.end_day)
         )
         return await _grouped(self.session, inner, sums=2)
+
+    async def hold_events(self, period: Window) -> list[HoldEvent]:
+        """The counted hold events before the period end, in chain order (a return's
+        amount needs the hold's earlier returns)."""
+        stmt = (
+            select(
+                ChangeEvent.entity_id,
+                ChangeEvent.occurred_at,
+                ChangeEvent.action,
+                ChangeEvent.state,
+            )
+            .where(
+                ChangeEvent.entity_type == EntityType.HOLD,
+                ChangeEvent.action.in_(HOLD_FIGURES),
+                ChangeEvent.occurred_at < utc(period.end),
+            )
+            .order_by(ChangeEvent.seq)
+        )
+        out = []
+        for hold_id, occurred_at, action, state in await self.session.execute(stmt):
+            responded = state.get("responded_at")
+            out.append(
+                HoldEvent(
+                    hold_id,
+                    occurred_at,
+                    action,
+                    int(state["held_vnd"]),
+                    int(state["returned_vnd"]),
+                    datetime.fromisoformat(state["created_at"]),
+                    datetime.fromisoformat(responded) if responded else None,
+                )
+            )
+        return out

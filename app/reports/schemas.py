@@ -63,6 +63,21 @@ class RecoveryFigures(BaseModel):
     entries: int = Field(description="ledger entries recorded in the window")
 
 
+class HoldFigures(BaseModel):
+    """Holds between institutions (SPEC §10), by their change events in the window."""
+
+    requested: int = Field(description="holds requested in the window")
+    held: int = Field(description="holds answered held in the window")
+    declined: int = Field(description="holds answered no_funds or no_such_account")
+    confirmed: int = Field(description="holds confirmed by police in the window")
+    lapsed: int = Field(description="held holds that lapsed unconfirmed in the window")
+    held_vnd: int = Field(description="VND held by the holds answered held in the window")
+    returned_vnd: int = Field(description="VND returned to victims through holds in the window")
+    median_hours_to_respond: float | None = Field(
+        description="median of (answered - requested) in hours over holds answered in the window"
+    )
+
+
 class WarningFigures(BaseModel):
     issued: int = Field(description="warn/hold answers given in the window (created_at)")
     by_action: dict[str, int] = Field(description="warnings issued per action: warn, hold")
@@ -88,6 +103,7 @@ class Figures(BaseModel):
     risk: RiskFigures
     disputes: DisputeFigures
     recovery: RecoveryFigures
+    holds: HoldFigures
     warnings: WarningFigures
     lookups: LookupFigures
 

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scopes import ALLOWED_KINDS, OrgKind, Scope
 from app.db.types import utcnow
 from app.reference.catalogue import typologies
+from app.reports.holds import hold_figures
 from app.reports.periods import VIETNAM, Period, Window, parse_period
-from app.reports.repository import DisputeSpan, ReportRepository
+from app.reports.repository import DisputeSpan, HoldEvent, ReportRepository
 from app.reports.schemas import (
     DisputeFigures,
     Figures,
@@ -151,6 +152,7 @@ async def _figures(
     repo: ReportRepository,
     tally: Tally,
     spans: Sequence[DisputeSpan],
+    holds: Sequence[HoldEvent],
     window: Window,
     now: datetime,
 ) -> Figures:
@@ -164,6 +166,7 @@ async def _figures(
             returned_vnd=tally.recovery_vnd["return"],
             entries=tally.recovery_entries,
         ),
+        holds=hold_figures(holds, window),
         warnings=WarningFigures(
             issued=sum(tally.warnings.values()),
             by_action=_zeros(("warn", "hold"), tally.warnings),
@@ -190,6 +193,7 @@ async def build_report(session: AsyncSession, period: str, now: datetime | None 
     repo = ReportRepository(session)
     tallies = await _tallies(repo, parsed)
     spans = await repo.disputes(parsed.window)
+    holds = await repo.hold_events(parsed.window)
     total = Tally()
     months = []
     for month, tally in zip(parsed.months, tallies, strict=True):
@@ -200,7 +204,7 @@ async def build_report(session: AsyncSession, period: str, now: datetime | None 
                 start=month.start,
                 end=month.end,
                 complete=month.complete(now),
-                figures=await _figures(repo, tally, spans, month, now),
+                figures=await _figures(repo, tally, spans, holds, month, now),
             )
         )
     window = parsed.window
@@ -210,6 +214,6 @@ async def build_report(session: AsyncSession, period: str, now: datetime | None 
         start=window.start,
         end=window.end,
         complete=window.complete(now),
-        totals=await _figures(repo, total, spans, window, now),
+        totals=await _figures(repo, total, spans, holds, window, now),
         months=months,
     )

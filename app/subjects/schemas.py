@@ -253,4 +253,7 @@ class SubjectRecord(BaseModel):
     registry_version: int
     flags: list[dict[str, Any]]
     disputes: list[dict[str, Any]]
+    holds: list[dict[str, Any]] = Field(
+        default_factory=list, description="hold requests on this subject (SPEC §10)"
+    )
     recovery: dict[str, int]

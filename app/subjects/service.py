@@ -154,6 +154,7 @@ def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> Subjec
     subject: dict[str, Any] = {}
     flags: dict[str, dict[str, Any]] = {}
     disputes: dict[str, dict[str, Any]] = {}
+    holds: dict[str, dict[str, Any]] = {}
     recovery = {"frozen_vnd": 0, "released_vnd": 0, "returned_vnd": 0, "held_vnd": 0}
     for event in events:
         if event.entity_type == EntityType.SUBJECT:
@@ -162,6 +163,8 @@ def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> Subjec
             flags[event.entity_id] = event.state
         elif event.entity_type == EntityType.DISPUTE:
             disputes[event.entity_id] = event.state
+        elif event.entity_type == EntityType.HOLD:
+            holds[event.entity_id] = event.state
         elif event.entity_type == EntityType.RECOVERY:
             recovery = event.state.get("totals", recovery)
     kind, institution, identifier = _split_key(key)
@@ -182,6 +185,7 @@ def fold_record(key: str, events: Sequence[ChangeEvent], version: int) -> Subjec
         registry_version=version,
         flags=list(flags.values()),
         disputes=list(disputes.values()),
+        holds=list(holds.values()),
         recovery=recovery,
     )
 

@@ -21,19 +21,31 @@ class Role(StrEnum):
 
 
 _S = Scope
-_ANALYST = {_S.LOOKUP, _S.FLAGS_WRITE, _S.FLAGS_REVIEW, _S.HISTORY_READ, _S.RECOVERY_WRITE}
+_ANALYST = {
+    _S.LOOKUP,
+    _S.FLAGS_WRITE,
+    _S.FLAGS_REVIEW,
+    _S.HISTORY_READ,
+    _S.RECOVERY_WRITE,
+    _S.HOLDS_WRITE,
+    _S.HOLDS_CONFIRM,
+}
+_FRAUD_OFFICER = {
+    _S.LOOKUP,
+    _S.FLAGS_WRITE,
+    _S.DISPUTES_WRITE,
+    _S.RECOVERY_WRITE,
+    _S.HOLDS_WRITE,
+    _S.HOLDS_RESPOND,
+}
 ROLE_SCOPES: dict[tuple[OrgKind, Role], frozenset[Scope]] = {
     (OrgKind.POLICE, Role.ANALYST): frozenset(_ANALYST),
     (OrgKind.POLICE, Role.SUPERVISOR): frozenset(_ANALYST | {_S.DISPUTES_RESOLVE, _S.REPORTS_READ}),
     (OrgKind.REGULATOR, Role.SUPERVISOR): frozenset(
         {_S.LOOKUP, _S.DISPUTES_RESOLVE, _S.HISTORY_READ, _S.AUDIT_READ, _S.REPORTS_READ}
     ),
-    (OrgKind.BANK, Role.FRAUD_OFFICER): frozenset(
-        {_S.LOOKUP, _S.FLAGS_WRITE, _S.DISPUTES_WRITE, _S.RECOVERY_WRITE}
-    ),
-    (OrgKind.EWALLET, Role.FRAUD_OFFICER): frozenset(
-        {_S.LOOKUP, _S.FLAGS_WRITE, _S.DISPUTES_WRITE, _S.RECOVERY_WRITE}
-    ),
+    (OrgKind.BANK, Role.FRAUD_OFFICER): frozenset(_FRAUD_OFFICER),
+    (OrgKind.EWALLET, Role.FRAUD_OFFICER): frozenset(_FRAUD_OFFICER),
     (OrgKind.TELECOM, Role.OFFICER): frozenset({_S.LOOKUP, _S.FLAGS_WRITE, _S.DISPUTES_WRITE}),
     (OrgKind.AUDITOR, Role.AUDITOR): frozenset({_S.AUDIT_READ, _S.HISTORY_READ, _S.REPORTS_READ}),
     (OrgKind.OPERATOR, Role.ADMIN): frozenset({_S.ADMIN}),

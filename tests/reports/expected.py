@@ -182,6 +182,7 @@ def expected_month(month: int, actual: dict[str, Any]) -> dict[str, Any]:
     """Every figure of ``actual``'s shape: listed values, zero elsewhere."""
     expected: dict[str, Any] = {p: 0 for p in actual if not p.endswith("snapshot_at")}
     expected["disputes.median_days_to_resolve"] = MONTH_MEDIAN_DAYS.get(month)
+    expected["holds.median_hours_to_respond"] = None  # this history has no holds
     expected.update(MONTHLY.get(month, {}))
     expected.update(risk_figures(month))
     expected["disputes.overdue"] = OVERDUE_AT_END.get(month, 0)
@@ -197,4 +198,5 @@ def expected_totals(period: str, actual: dict[str, Any]) -> dict[str, Any]:
     expected.update(risk_figures(months[-1]))
     expected["disputes.overdue"] = OVERDUE_AT_END.get(months[-1], 0)
     expected["disputes.median_days_to_resolve"] = MEDIAN_DAYS[period]
+    expected["holds.median_hours_to_respond"] = None
     return expected

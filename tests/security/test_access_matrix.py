@@ -38,6 +38,7 @@ from tests.security.support import (
 
 # SPEC §6: the scopes each operation accepts. A declared requirement that differs is a bug
 # in the declaration or in the contract; either way somebody must look.
+HOLD_READERS = frozenset({"holds:write", "holds:respond", "holds:confirm", "history:read"})
 SPEC_SCOPES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/lookup"): frozenset({"lookup"}),
     ("POST", "/v1/lookup/batch"): frozenset({"lookup"}),
@@ -61,6 +62,15 @@ SPEC_SCOPES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/disputes/{dispute_id}/resolve"): frozenset({"disputes:resolve"}),
     ("POST", "/v1/recoveries"): frozenset({"recovery:write"}),
     ("GET", "/v1/subjects/{key}/recoveries"): frozenset({"recovery:write", "history:read"}),
+    # SPEC §10: readers are the requester, the holder, police, regulators, history:read.
+    ("POST", "/v1/holds"): frozenset({"holds:write"}),
+    ("GET", "/v1/holds/{hold_id}"): HOLD_READERS,
+    ("GET", "/v1/holds"): HOLD_READERS,
+    ("POST", "/v1/holds/{hold_id}/respond"): frozenset({"holds:respond"}),
+    ("POST", "/v1/holds/{hold_id}/confirm"): frozenset({"holds:confirm"}),
+    ("POST", "/v1/holds/{hold_id}/release"): frozenset({"holds:respond", "holds:confirm"}),
+    ("POST", "/v1/holds/{hold_id}/return"): frozenset({"holds:respond"}),
+    ("POST", "/v1/holds/{hold_id}/cancel"): frozenset({"holds:write"}),
     ("GET", "/v1/audit/events"): frozenset({"audit:read"}),
     ("GET", "/v1/audit/verify"): frozenset({"audit:read"}),
     ("GET", "/v1/reports/{period}"): frozenset({"reports:read"}),

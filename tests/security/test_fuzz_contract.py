@@ -66,13 +66,14 @@ class Profile:
 BANK = Profile(
     "bank",
     "bank",
-    "lookup sync flags:write disputes:write recovery:write",
+    "lookup sync flags:write disputes:write recovery:write holds:write holds:respond",
     (("VCB", "970436"), ("ACB", "ACB")),
 )
 POLICE = Profile(
     "police",
     "police",
-    "lookup flags:write flags:review disputes:resolve history:read recovery:write reports:read",
+    "lookup flags:write flags:review disputes:resolve history:read recovery:write reports:read"
+    " holds:write holds:confirm",
     (("C06", None),),
 )
 AUDITOR = Profile("auditor", "auditor", "audit:read history:read reports:read", (("AUD", None),))
@@ -91,6 +92,12 @@ SEMANTIC_VALIDATION: dict[tuple[str, str], str] = {
     "amount; amount_vnd strict int (5.0 is an integer to JSON Schema)",
     ("POST", "/v1/warnings/{warning_id}/outcome"): "amount_vnd is a strict int, and JSON "
     "Schema calls 5.0 an integer",
+    ("POST", "/v1/holds"): "SPEC §3 subjects of a registered institution; amount_vnd strict int",
+    ("POST", "/v1/holds/{hold_id}/respond"): "held_vnd at most the amount requested; strict int",
+    ("POST", "/v1/holds/{hold_id}/confirm"): "a hold requested for a case keeps that case",
+    ("POST", "/v1/holds/{hold_id}/release"): "never more than the hold still holds; strict int",
+    ("POST", "/v1/holds/{hold_id}/return"): "never more than the hold still holds; strict int",
+    ("GET", "/v1/holds"): "cursor is an opaque server-issued token",
     ("GET", "/v1/flags"): "cursor is an opaque server-issued token",
     ("GET", "/v1/disputes"): "cursor is an opaque server-issued token",
     ("GET", "/v1/subjects/{key}"): "key must be a canonical SPEC §3 key",
@@ -105,6 +112,11 @@ PRECONDITIONED = (
     ("POST", "/v1/flags/{flag_id}/reject"),
     ("POST", "/v1/flags/{flag_id}/withdraw"),
     ("POST", "/v1/disputes/{dispute_id}/resolve"),
+    ("POST", "/v1/holds/{hold_id}/respond"),
+    ("POST", "/v1/holds/{hold_id}/confirm"),
+    ("POST", "/v1/holds/{hold_id}/release"),
+    ("POST", "/v1/holds/{hold_id}/return"),
+    ("POST", "/v1/holds/{hold_id}/cancel"),
 )
 POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # object_level_authorization: objects every holder of the scope may read by SPEC §6, which
@@ -112,6 +124,9 @@ POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 SHARED_BY_DESIGN: dict[tuple[str, str], str] = {
     ("GET", "/v1/subjects/{key}/recoveries"): "recovery:write holders share each ledger",
     ("GET", "/v1/changes"): "the change feed is the same for every sync holder",
+    # SPEC §10: a hold is read by its requester and by the institution holding the account.
+    ("GET", "/v1/holds/{hold_id}"): "a hold is the requester's and the holder's",
+    ("GET", "/v1/holds"): "a hold is the requester's and the holder's",
 }
 
 
@@ -177,6 +192,7 @@ async def _seed_records(h: httpx.AsyncClient, callers: dict[str, Caller], world:
     for subject, action, amount in ((own, "freeze", 5_000_000), (own, "release", 1_000_000)):
         entry = {"subject": subject, "action": action, "amount_vnd": amount}
         await _created(h, police, "/v1/recoveries", {**entry, "case_reference": "C-1"})
+    await _seed_holds(h, callers, world, own, foreign)
     warnings = []
     for subject in (own, phone, foreign):
         answer = await h.post("/v1/lookup", json=subject, headers=vcb.headers)
@@ -211,6 +227,40 @@ async def _seed_records(h: httpx.AsyncClient, callers: dict[str, Caller], world:
     world.add("periods", "2026-H1", "2026-H2", "2026", "2025")
 
 
+async def _seed_holds(
+    h: httpx.AsyncClient,
+    callers: dict[str, Caller],
+    world: World,
+    own: dict[str, Any],
+    foreign: dict[str, Any],
+) -> None:
+    """Holds requested, held and confirmed: VCB asks ACB, ACB and police ask VCB."""
+    vcb, acb, police = (callers[c] for c in ("VCB", "ACB", "C06"))
+
+    def body(subject: dict[str, Any]) -> dict[str, Any]:
+        return {"subject": subject, "amount_vnd": 3_000_000, "reason": "victim's transfer"}
+
+    asked = await _created(h, vcb, "/v1/holds", body(foreign))
+    by_police = await _created(h, police, "/v1/holds", body(own))
+    by_acb = await _created(h, acb, "/v1/holds", body(own))
+    for hold, holder in ((asked, acb), (by_acb, vcb)):
+        answer = await h.post(
+            f"/v1/holds/{hold['id']}/respond",
+            json={"outcome": "held", "held_vnd": 2_000_000},
+            headers={**holder.headers, "If-Match": '"1"'},
+        )
+        assert answer.status_code == 200, answer.text
+    confirmed = await h.post(
+        f"/v1/holds/{asked['id']}/confirm",
+        json={"case_reference": "C-9"},
+        headers={**police.headers, "If-Match": '"2"'},
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    world.add("hold_ids", asked["id"], by_police["id"], by_acb["id"])
+    page = await h.get("/v1/holds?limit=1", headers=police.headers)
+    world.add("cursors", page.json()["next_cursor"])
+
+
 def _dictionary_bindings(world: World) -> dict[str, Any]:
     bindings = {
         "path.key": "keys",
@@ -219,6 +269,7 @@ def _dictionary_bindings(world: World) -> dict[str, Any]:
         "body.flag_id": "flag_ids",
         "path.dispute_id": "dispute_ids",
         "path.warning_id": "warning_ids",
+        "path.hold_id": "hold_ids",
         "query.cursor": "cursors",
         "header.If-Match": "etags",
         "path.period": "periods",
