@@ -8,6 +8,7 @@ new language is one more ``.po`` file (``pybabel init -D console -l <lang>``).
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -58,3 +59,22 @@ def vnd(amount: int | None, locale: str) -> str:
     if amount is None:
         return ""
     return f"{format_decimal(amount, locale=locale)} ₫"
+
+
+# 8000000, or grouped by thousands the Vietnamese way (8.000.000) or the English way
+# (8,000,000); an optional "₫", "đ" or "VND" after it.
+_AMOUNT = re.compile(r"([0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,3}(?:,[0-9]{3})+)")
+_CURRENCY = re.compile(r"\s*(?:₫|đ|vnd)$", re.IGNORECASE)
+
+
+class AmountNotWhole(ValueError):
+    """The amount is not a whole, positive number of đồng as people write it."""
+
+
+def parse_amount(text: str) -> int:
+    """``8.000.000`` (or ``8,000,000``, ``8000000 ₫``) as 8000000; the schema's bounds
+    (more than zero, at most ``MAX_VND``) are checked by ``RecoveryCreate``."""
+    plain = _CURRENCY.sub("", text.strip()).strip()
+    if not _AMOUNT.fullmatch(plain):
+        raise AmountNotWhole(text)
+    return int(plain.replace(".", "").replace(",", ""))

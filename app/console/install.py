@@ -8,11 +8,23 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import Settings
-from app.console import audit, disputes, endpoints, imports, queue, recovery, reports, search, work
+from app.console import (
+    audit,
+    disputes,
+    endpoints,
+    holds,
+    imports,
+    queue,
+    recovery,
+    reports,
+    search,
+    work,
+)
 
 
 def install_console(app: FastAPI) -> None:
-    for module in (endpoints, work, queue, disputes, search, audit, imports, recovery, reports):
+    routers = (endpoints, work, queue, disputes, holds, search, audit, imports, recovery, reports)
+    for module in routers:
         app.include_router(module.router)
     # Served by the service itself: nothing on a console page comes from another host.
     static = StaticFiles(directory=Path(__file__).parent / "static")

@@ -12,7 +12,6 @@ one entry.
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from pydantic import ValidationError
 
 from app.auth.scopes import Scope
 from app.console.auth import SignedIn, need
-from app.console.i18n import vnd
+from app.console.i18n import AmountNotWhole, parse_amount, vnd
 from app.console.pages import Lang, gettext_for, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
@@ -41,23 +40,6 @@ router = APIRouter(prefix="/console", include_in_schema=False, route_class=Conso
 PAGE = 50
 Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$")]
 IdempotencyKey = Annotated[str, Form(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
-# 8000000, or grouped by thousands the Vietnamese way (8.000.000) or the English way
-# (8,000,000); an optional "₫", "đ" or "VND" after it.
-_AMOUNT = re.compile(r"([0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{1,3}(?:,[0-9]{3})+)")
-_CURRENCY = re.compile(r"\s*(?:₫|đ|vnd)$", re.IGNORECASE)
-
-
-class AmountNotWhole(ValueError):
-    """The amount is not a whole, positive number of đồng as people write it."""
-
-
-def parse_amount(text: str) -> int:
-    """``8.000.000`` (or ``8,000,000``, ``8000000 ₫``) as 8000000; the schema's bounds
-    (more than zero, at most ``MAX_VND``) are checked by ``RecoveryCreate``."""
-    plain = _CURRENCY.sub("", text.strip()).strip()
-    if not _AMOUNT.fullmatch(plain):
-        raise AmountNotWhole(text)
-    return int(plain.replace(".", "").replace(",", ""))
 
 
 @router.get("/recovery")

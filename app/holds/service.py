@@ -257,6 +257,9 @@ async def confirm_hold(
     row = await acting_on(uow, hold_id, lambda _: allowed, if_match)
     hold = row[0]
     expect(hold, "held")
+    if uow.now >= hold.confirm_by:
+        # Past the legal deadline the hold has lapsed, whether or not the lapse job has run.
+        raise HoldStateConflict("confirm_by has passed: the hold lapses and is not confirmed")
     if hold.case_reference is not None and hold.case_reference != data.case_reference:
         raise refuse("case_reference", f"the hold was requested for case {hold.case_reference}")
     hold.status = "confirmed"

@@ -242,6 +242,25 @@ async def test_registry_expire_lapses_holds(
         await session.commit()
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["expire", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"expired": 0, "lapsed_holds": 1}
+    assert json.loads(result.stdout) == {
+        "expired": 0,
+        "lapsed_holds": 1,
+        "console_sessions_deleted": 0,
+    }
     read = (await client.get(f"/v1/holds/{hold['id']}", headers=world.holder.headers)).json()
     assert read["status"] == "lapsed"
+
+
+async def test_police_cannot_confirm_after_confirm_by_even_before_the_lapse_runs(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await build_world(app, client)
+    hold = await held(client, world, amount=700)
+    past = utcnow() - timedelta(seconds=1)
+    async with app.state.runtime.db.write_session() as session:
+        await session.execute(update(Hold).where(Hold.id == hold["id"]).values(confirm_by=past))
+        await session.commit()
+    late = await act(client, world.police, hold, "confirm", {"case_reference": "HCM-9"})
+    assert late.status_code == 409, late.text
+    assert "confirm_by" in late.json()["detail"]
+    assert await lapse_due_holds(app.state.runtime.db) == 1
