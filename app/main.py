@@ -34,6 +34,7 @@ from app.oauth.endpoints import router as oauth_router
 from app.oauth.endpoints import token_router
 from app.openapi import build_openapi
 from app.parameters import check_parameters
+from app.portal.install import install_portal
 from app.problems import install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 await runtime.warnings.close()
                 await runtime.counter.flush(runtime.db)
+                await runtime.public_counter.flush(runtime.db)
             except Exception:  # shutting down with the database gone: counts are lost
                 log.warning("could not flush lookup counts at shutdown", exc_info=True)
             await runtime.limiter.close()
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_docs(app)
     install_console(app)
+    install_portal(app, settings)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).
@@ -199,6 +202,7 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(runtime.warnings.run(), name="warning-writer"),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
+        asyncio.create_task(runtime.public_counter.run(runtime.db, 5.0), name="public-counts"),
         asyncio.create_task(verify_state_at_start(runtime), name="verify-state"),
         asyncio.create_task(
             run_sealing(

@@ -27,6 +27,9 @@ class EntityType(StrEnum):
     SECURITY = "security"
     SIGNING_KEY = "signing_key"
     USER = "user"
+    # the public portal: a citizen's report (reviewed by police) and a police bulletin
+    CITIZEN_REPORT = "citizen_report"
+    BULLETIN = "bulletin"
 
 
 class Action(StrEnum):
@@ -62,6 +65,10 @@ class Action(StrEnum):
     # console user (CREATED too)
     ENROLLED = "enrolled"
     DISABLED = "disabled"
+    # citizen report (CREATED too): turned into a flag, or closed; bulletin
+    FLAGGED = "flagged"
+    CLOSED = "closed"
+    PUBLISHED = "published"
 
 
 # The entity types whose events can change what a lookup answers or who may call.
