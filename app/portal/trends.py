@@ -97,5 +97,11 @@ async def scam_methods(session: AsyncSession, now: datetime) -> list[Method]:
                 daily=_series(recent, start, WINDOW_DAYS),
             )
         )
+    return rank(methods)
+
+
+def rank(methods: list[Method]) -> list[Method]:
+    """The fastest rising first ('new scam methods'), then the most flagged, then the
+    reference list's order."""
     order = {t.code: i for i, t in enumerate(typologies())}
-    return sorted(methods, key=lambda m: (-m.rise, -m.recent, order[m.code]))
+    return sorted(methods, key=lambda m: (-m.rise, -m.recent, order.get(m.code, 0)))

@@ -121,12 +121,16 @@ async def check_image(request: Request) -> Response:
     runtime = request.app.state.runtime
     reader = request.app.state.qr_reader
     _ = gettext(locale_of(request))
-    form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
-    upload = form.get("image")
-    if upload is None or isinstance(upload, str):
+    async with request.form(max_files=1, max_fields=4, max_part_size=4096) as form:
+        upload = form.get("image")
+        data = (
+            None
+            if upload is None or isinstance(upload, str)
+            else await upload.read(reader.max_bytes + 1)
+        )
+    if data is None:
         return await _home(request, {"kind": "image"}, _("Choose a photo of the QR code."), 422)
     await check_public_limit(request, PublicAction.CHECK)
-    data = await upload.read(reader.max_bytes + 1)
     try:
         payload = await reader.read(data)
         subject, amount = subject_of_vietqr(payload, ("body", "image"))
