@@ -9,6 +9,7 @@ touched: public checks are counted apart (``app.portal.counter``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from app.errors import InvalidInput, ServiceUnavailable
@@ -56,9 +57,16 @@ def subject_of_vietqr(payload: str, loc: tuple[str, ...]) -> tuple[Identifier, i
     return identify(subject, loc), qr.amount_vnd
 
 
-def public_answer(runtime: Runtime, key: str, amount_vnd: int | None = None) -> PublicAnswer:
-    """The citizen's answer about ``key`` (canonical), counted as one public check."""
+async def public_answer(runtime: Runtime, key: str, amount_vnd: int | None = None) -> PublicAnswer:
+    """The citizen's answer about ``key`` (canonical), counted as one public check.
+
+    An index that missed its last poll (a busy process) is brought up to date first: a
+    citizen waits one query rather than being told to come back; still stale (database
+    unreachable, or the state disagrees with the chain), the answer is a 503."""
     mirror = runtime.mirror
+    if not mirror.fresh and mirror.state_error is None:
+        with contextlib.suppress(Exception):  # unreachable: answered 503 just below
+            await mirror.refresh()
     if not mirror.fresh:
         raise ServiceUnavailable("listing index is not in step with the database")
     answer = lookup_answer(key, mirror.listing(key), mirror.seq)

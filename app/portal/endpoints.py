@@ -50,7 +50,7 @@ async def public_check(
     else:
         assert body.vietqr is not None
         key = subject_of_vietqr(body.vietqr, ("body", "vietqr"))[0].key
-    answer = public_answer(runtime, key)
+    answer = await public_answer(runtime, key)
     return PublicCheckResult.model_validate(answer.as_json(from_accept_language(accept_language)))
 
 

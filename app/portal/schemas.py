@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.subjects.schemas import SUBJECT_EXAMPLE, SubjectIn
 from app.text import Text
@@ -14,6 +15,23 @@ Level = Literal["confirmed", "reported", "none"]
 VIETQR_EXAMPLE = (
     "00020101021238570010A00000072701270006970436011300110023456780208QRIBFTTA53037045802VN6304"
 )
+
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date(value: object) -> object:
+    """Only a date written YYYY-MM-DD (JSON has no date type: a number is no date)."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("a date written YYYY-MM-DD")
+
+
+OccurredOn = Annotated[
+    date | None, BeforeValidator(_iso_date), Field(description="the day it happened, YYYY-MM-DD")
+]
 
 
 class PublicCheckRequest(BaseModel):
@@ -86,7 +104,7 @@ class CitizenReportIn(BaseModel):
 
     subject: SubjectIn
     amount_vnd: int | None = Field(default=None, ge=0, le=10**15, strict=True)
-    occurred_on: date | None = None
+    occurred_on: OccurredOn = None
     description: Text = Field(min_length=1, max_length=2000)
     contact: Text | None = Field(default=None, max_length=200)
 

@@ -102,7 +102,8 @@ async def check(
         if exc.status != 422:
             raise
         return await _home(request, form, _explain(kind, exc, _), 422)
-    return _answer(request, subject, public_answer(request.app.state.runtime, subject.key, amount))
+    answer = await public_answer(request.app.state.runtime, subject.key, amount)
+    return _answer(request, subject, answer)
 
 
 def _explain(kind: str, exc: AppError, _: Callable[[str], str]) -> str:
@@ -139,4 +140,4 @@ async def check_image(request: Request) -> Response:
             raise
         text = _("The photo could not be used: %(reason)s") % {"reason": exc.detail}
         return await _home(request, {"kind": "image"}, text, 422)
-    return _answer(request, subject, public_answer(runtime, subject.key, amount))
+    return _answer(request, subject, await public_answer(runtime, subject.key, amount))

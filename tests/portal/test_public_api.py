@@ -119,3 +119,12 @@ async def test_a_citizen_report_is_queued_and_lists_nothing(
     auditor = await make_caller(app, client, "AUD", "auditor")
     verified = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
     assert verified["ok"] and verified["state_ok"], verified
+
+
+async def test_a_report_date_is_a_date_written_yyyy_mm_dd(app: FastAPI) -> None:
+    async with at(app) as http:
+        for bad in (0, 20261130, "30/11/2026", "2026-13-01", True):
+            body = {"subject": UNLISTED, "description": "x", "occurred_on": bad}
+            response = await http.post("/v1/public/reports", json=body)
+            assert response.status_code == 422, (bad, response.text)
+            assert response.json()["errors"][0]["loc"] == ["body", "occurred_on"]
