@@ -30,6 +30,11 @@ class UnreadableImage(InvalidInput):
     title = "The image cannot be used"
 
 
+def _(message: str) -> str:
+    """Marks a message for the portal's catalogue; the page translates it (``detail``)."""
+    return message
+
+
 def _refuse(message: str) -> UnreadableImage:
     return UnreadableImage(
         message, errors=[{"loc": ["body", "image"], "msg": message, "type": "value_error"}]
@@ -45,18 +50,18 @@ def _grey(data: bytes, max_pixels: int) -> Image.Image:
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:  # the header only
                 width, height = image.size
                 if width * height > max_pixels or max(width, height) > MAX_SIDE:
-                    raise _refuse(f"the image is too large ({width}×{height} pixels)")
+                    raise _refuse(_("the image is too large"))
                 if image.format == "JPEG":
                     image.draft("L", (WORK_SIDE, WORK_SIDE))
                 grey = image.convert("L")
     except UnreadableImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("the image is too large") from None
+        raise _refuse(_("the image is too large")) from None
     except UnidentifiedImageError:
-        raise _refuse("this is not an image the portal reads (PNG, JPEG, WebP, GIF)") from None
+        raise _refuse(_("this is not an image the portal reads (PNG, JPEG, WebP, GIF)")) from None
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
-        raise _refuse("the image is damaged or truncated") from None
+        raise _refuse(_("the image is damaged or truncated")) from None
     grey.thumbnail((WORK_SIDE, WORK_SIDE))
     return grey
 
@@ -64,12 +69,12 @@ def _grey(data: bytes, max_pixels: int) -> Image.Image:
 def decode_qr(data: bytes, max_pixels: int) -> str:
     """The text of the first QR code in the image (blocking: run it in a thread)."""
     if not data:
-        raise _refuse("no image was sent")
+        raise _refuse(_("no image was sent"))
     grey = _grey(data, max_pixels)
     found = zxingcpp.read_barcodes(grey, formats=zxingcpp.BarcodeFormats(QR_CODE))
     texts = [code.text for code in found if code.text]
     if not texts:
-        raise _refuse("no QR code was found in the image; try a sharper photo")
+        raise _refuse(_("no QR code was found in the image; try a sharper photo"))
     return texts[0]
 
 
@@ -83,6 +88,6 @@ class QRReader:
 
     async def read(self, data: bytes) -> str:
         if len(data) > self.max_bytes:
-            raise _refuse(f"the image is larger than {self.max_bytes // 1000} kB")
+            raise _refuse(_("the image is larger than the portal accepts"))
         async with self._slots:
             return await asyncio.to_thread(decode_qr, data, self.max_pixels)

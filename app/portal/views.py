@@ -138,6 +138,6 @@ async def check_image(request: Request) -> Response:
     except AppError as exc:
         if exc.status != 422:
             raise
-        text = _("The photo could not be used: %(reason)s") % {"reason": exc.detail}
+        text = _("The photo could not be used: %(reason)s") % {"reason": _(exc.detail)}
         return await _home(request, {"kind": "image"}, text, 422)
     return _answer(request, subject, await public_answer(runtime, subject.key, amount))

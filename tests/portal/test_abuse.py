@@ -157,3 +157,10 @@ async def test_hostile_report_text_is_refused_or_stored_inert(app: FastAPI) -> N
     async with app.state.runtime.db.read_session() as session:
         stored = (await session.execute(select(CitizenReport))).scalars().all()
     assert [r.description for r in stored] == [hostile]
+
+
+async def test_why_an_image_is_refused_is_said_in_vietnamese(app: FastAPI) -> None:
+    async with at(app) as http:
+        response = await _upload(http, b"not an image at all")
+    assert response.status_code == 422
+    assert "Không dùng được ảnh này: đây không phải ảnh" in response.text
