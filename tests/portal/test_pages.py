@@ -48,6 +48,9 @@ async def test_the_english_switch_and_its_cookie(app: FastAPI) -> None:
 async def test_the_portal_shadows_nothing(app: FastAPI) -> None:
     async with at(app) as http:
         assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await http.get("/metrics")).status_code == 401  # a scraper's token needed
+        assert (await http.get("/openapi.json")).json()["paths"]["/v1/public/check"]
         assert (await http.get("/docs")).status_code == 200
         assert (await http.get("/console/login")).status_code == 200
         assert (await http.get("/problems/rate-limited")).status_code == 200

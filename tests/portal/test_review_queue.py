@@ -138,3 +138,20 @@ async def test_police_publish_a_bulletin_from_the_console(
     auditor = await make_caller(app, client, "AUD", "auditor")
     verified = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
     assert verified["ok"] and verified["state_ok"], verified
+
+
+async def test_a_report_edited_behind_the_chain_is_found(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from tests.audit.test_chain import tamper
+
+    reference = await _file(app, "0944 555 666", "the original words")
+    auditor = await make_caller(app, client, "AUD", "auditor")
+    assert (await client.get("/v1/audit/verify", headers=auditor.headers)).json()["state_ok"]
+    await tamper(
+        app,
+        f"UPDATE citizen_report SET description = 'other words' WHERE reference = '{reference}'",
+    )
+    result = (await client.get("/v1/audit/verify", headers=auditor.headers)).json()
+    assert result["state_ok"] is False
+    assert result["first_state_mismatch"]["entity_type"] == "citizen_report", result
