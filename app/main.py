@@ -35,6 +35,7 @@ from app.oauth.endpoints import token_router
 from app.openapi import build_openapi
 from app.parameters import check_parameters
 from app.portal.install import install_portal
+from app.portal.pages import refusal_page
 from app.problems import install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
         metrics=HttpMetrics(app) if settings.metrics_enabled else None,
+        html_refusal=refusal_page,
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

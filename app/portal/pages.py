@@ -106,3 +106,24 @@ class PortalRoute(APIRoute):
             return response
 
         return answer
+
+
+# The browsed paths whose refused bodies (413) get a page rather than problem+json.
+_BROWSED = ("/kiem-tra", "/kiem-tra/anh", "/bao-cao")
+TOO_LARGE = "The photo or text is too large (at most 1 MB)."
+
+
+def refusal_page(path: str, status: int) -> bytes | None:
+    """The page for a request refused before it reached a route (a photo above the body
+    limit): both languages, since nothing of the request has been read."""
+    if status != 413 or path not in _BROWSED:
+        return None
+    vi, en = gettext("vi"), gettext("en")
+    heading, english = vi(TOO_LARGE), en(TOO_LARGE)
+    html = ENV.get_template("refused.html").render(
+        heading=heading,
+        english=english,
+        back=vi("Back to the check"),
+        back_en=en("Back to the check"),
+    )
+    return html.encode()

@@ -119,8 +119,14 @@ async def test_an_upload_over_the_byte_limit_is_refused(app: FastAPI) -> None:
     async with at(app) as http:
         big = await _upload(http, b"\x89PNG" + b"\x00" * 1_010_000)
         huge = await _upload(http, b"\x89PNG" + b"\x00" * 3_000_000)
+        api = await http.post("/v1/public/reports", content=b"x" * 2_000_000)
     assert big.status_code in (413, 422)
     assert huge.status_code == 413
+    # A page for the person who sent a phone screenshot; the API keeps problem+json.
+    assert huge.headers["content-type"].startswith("text/html")
+    assert "quá lớn" in huge.text and "too large" in huge.text
+    assert api.status_code == 413
+    assert api.headers["content-type"] == "application/problem+json"
 
 
 async def test_a_qr_photo_is_decoded(app: FastAPI) -> None:

@@ -11,14 +11,19 @@ from app.portal.language import from_accept_language, gettext
 
 PORTAL = Path(__file__).parents[2] / "app" / "portal"
 JINJA = {"trim_blocks": "true", "lstrip_blocks": "true"}
+# ``_`` only: ``gettext(locale)`` names a catalogue, not a message.
+KEYWORDS = {"_": None}
 
 
 def used_messages() -> set[str]:
     found: set[str] = set()
     for path in PORTAL.glob("*.py"):
-        found.update(m for _, m, _, _ in extract_from_file("python", str(path)) if m)
+        messages = extract_from_file("python", str(path), keywords=KEYWORDS)
+        found.update(m for _, m, _, _ in messages if m)
     for path in PORTAL.glob("templates/*.html"):
-        messages = extract_from_file("jinja2.ext:babel_extract", str(path), options=JINJA)
+        messages = extract_from_file(
+            "jinja2.ext:babel_extract", str(path), keywords=KEYWORDS, options=JINJA
+        )
         found.update(m for _, m, _, _ in messages if m)
     return {m for m in found if isinstance(m, str)}
 
@@ -29,6 +34,12 @@ def test_every_portal_message_is_translated_to_vietnamese() -> None:
     assert len(messages) > 80
     missing = sorted(m for m in messages if vi(m) == m)
     assert not missing, missing
+
+
+def test_the_refusal_page_is_translated_too() -> None:
+    from app.portal.pages import TOO_LARGE
+
+    assert gettext("vi")(TOO_LARGE) != TOO_LARGE
 
 
 def test_placeholders_survive_translation() -> None:
