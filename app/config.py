@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_per_second: int = Field(default=2000, ge=1)
     distinct_identifiers_per_hour: int = Field(default=100_000, ge=1)
+    # The public portal and POST /v1/public/* (app/portal): no token, so limits per source
+    # address (a burst from one address is a 429) and a budget for every address together.
+    public_checks_per_address: int = Field(default=20, ge=1)
+    public_check_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    public_checks_global: int = Field(default=6000, ge=1)
+    public_reports_per_address: int = Field(default=5, ge=1)
+    public_report_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    public_reports_global: int = Field(default=500, ge=1)
+    # An uploaded QR photo or screenshot: bytes, and pixels declared by its header; decoded
+    # at most this many at a time.
+    qr_upload_max_bytes: int = Field(default=1_000_000, ge=1024)
+    qr_max_pixels: int = Field(default=12_000_000, ge=10_000, le=100_000_000)
+    qr_decoders: int = Field(default=2, ge=1, le=16)
     # GET /metrics (Prometheus text format, app.metrics). Off: no counting and a 404.
     metrics_enabled: bool = True
     # The bearer token a scraper must send; unset, every scrape is refused (401), so the

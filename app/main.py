@@ -36,6 +36,8 @@ from app.oauth.endpoints import router as oauth_router
 from app.oauth.endpoints import token_router
 from app.openapi import build_openapi
 from app.parameters import check_parameters
+from app.portal.install import install_portal
+from app.portal.pages import refusal_page
 from app.problems import install_problem_handlers
 from app.ratelimit.service import Limiter
 from app.recovery.endpoints import router as recovery_router
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 await runtime.warnings.close()
                 await runtime.counter.flush(runtime.db)
+                await runtime.public_counter.flush(runtime.db)
             except Exception:  # shutting down with the database gone: counts are lost
                 log.warning("could not flush lookup counts at shutdown", exc_info=True)
             await runtime.limiter.close()
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_docs(app)
     install_console(app)
+    install_portal(app, settings)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     # Added before the request context so it runs inside it (ids, headers, limits, logs).
@@ -146,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
         metrics=HttpMetrics(app) if settings.metrics_enabled else None,
         body_limits=upload_body_limits(settings),
+        html_refusal=refusal_page,
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
@@ -208,6 +213,7 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
             run_session_cleanup(runtime.db, runtime.settings), name="console-session-cleanup"
         ),
         asyncio.create_task(runtime.counter.run(runtime.db, 5.0), name="lookup-counts"),
+        asyncio.create_task(runtime.public_counter.run(runtime.db, 5.0), name="public-counts"),
         asyncio.create_task(verify_state_at_start(runtime), name="verify-state"),
         asyncio.create_task(
             run_sealing(

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +52,12 @@ class RequestContextMiddleware:
         max_header_bytes: int,
         metrics: HttpMetrics | None = None,
         body_limits: Mapping[str, int] | None = None,
+        html_refusal: Callable[[str, int], bytes | None] | None = None,
     ) -> None:
         self.app = app
+        # A page instead of problem+json for a refused request to a path people browse
+        # (the portal's photo upload): given the path and status, the HTML, or None.
+        self.html_refusal = html_refusal
         self.max_body_bytes = max_body_bytes
         # Larger limits for the few paths that take uploads (exact paths): their routes
         # enforce their own, lower limit with a page of their own; this one is the backstop.
@@ -78,7 +82,7 @@ class RequestContextMiddleware:
         elif declared is not None and declared > max_body:
             refusal = (413, PayloadTooLarge.type_slug, PayloadTooLarge.title)
         if refusal is not None:
-            await _send_refusal(send, request_id, *refusal)
+            await _send_refusal(send, request_id, *refusal, html=self._page(scope, refusal[0]))
             access_log.info("%s %s %d", scope["method"], scope["path"], refusal[0])
             if self.metrics is not None:
                 self.metrics.record(scope, refusal[0], time.perf_counter() - started)
@@ -93,7 +97,12 @@ class RequestContextMiddleware:
                 if message["type"] == "http.response.start":
                     status = 413
                     await _send_refusal(
-                        send, request_id, 413, PayloadTooLarge.type_slug, PayloadTooLarge.title
+                        send,
+                        request_id,
+                        413,
+                        PayloadTooLarge.type_slug,
+                        PayloadTooLarge.title,
+                        html=self._page(scope, 413),
                     )
                 return
             if message["type"] == "http.response.start":
@@ -122,6 +131,9 @@ class RequestContextMiddleware:
                 ms = elapsed * 1000
                 access_log.log(level, "%s %s %d %.1fms", scope["method"], path, status, ms)
             request_id_var.reset(token)
+
+    def _page(self, scope: Scope, status: int) -> bytes | None:
+        return None if self.html_refusal is None else self.html_refusal(scope["path"], status)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -161,10 +173,15 @@ class _LimitedBody:
         return message
 
 
-async def _send_refusal(send: Send, request_id: str, status: int, slug: str, title: str) -> None:
-    body = json.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status}).encode()
+async def _send_refusal(
+    send: Send, request_id: str, status: int, slug: str, title: str, html: bytes | None = None
+) -> None:
+    body = (
+        html or json.dumps({"type": PROBLEM_BASE + slug, "title": title, "status": status}).encode()
+    )
+    kind = b"text/html; charset=utf-8" if html else b"application/problem+json"
     headers = [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
         (b"x-request-id", request_id.encode()),

@@ -11,6 +11,7 @@ from app.auth.tokens import TokenCache
 from app.config import Settings
 from app.db.engine import Database
 from app.metrics.metrics import LookupMetrics
+from app.portal.counter import PublicCheckCounter
 from app.ratelimit.service import Limiter
 from app.sync.mirror import RegistryMirror
 from app.warnings.counter import LookupCounter
@@ -27,6 +28,8 @@ class Runtime:
     warnings: WarningWriter
     token_cache: TokenCache = field(default_factory=TokenCache)
     counter: LookupCounter = field(default_factory=LookupCounter)
+    # Citizens' checks on the portal and POST /v1/public/check, counted apart.
+    public_counter: PublicCheckCounter = field(default_factory=PublicCheckCounter)
     # Prometheus counts of answered lookups (app.metrics); off unless metrics are enabled.
     lookup_metrics: LookupMetrics = field(default_factory=lambda: LookupMetrics(False))
     ready: bool = False

@@ -1,8 +1,8 @@
 """State from history (SPEC §8): every row of every state table equals the state its latest
 change event records.
 
-For each state table two streaming passes, in batches ordered by the entity id (keyset, so
-memory stays flat whatever the size):
+For each state table (the portal's citizen reports and bulletins too) two streaming passes,
+in batches ordered by the entity id (keyset, so memory stays flat whatever the size):
 
 1. the rows (subjects, flags, disputes, recovery entries, holds, warnings' outcomes,
    organisations, clients, users): each is rendered as the dict its service records (the
@@ -32,7 +32,9 @@ from app.flags.service import flag_read
 from app.holds.repository import joined as holds_joined
 from app.holds.service import hold_state
 from app.models import (
+    Bulletin,
     ChangeEvent,
+    CitizenReport,
     Client,
     Dispute,
     Flag,
@@ -44,6 +46,7 @@ from app.models import (
     Warning,
 )
 from app.organisations.service import client_state, organisation_state
+from app.portal.service import bulletin_state, report_state
 from app.subjects.service import subject_state
 from app.users.service import user_state
 from app.warnings.service import warning_read
@@ -227,6 +230,20 @@ TABLES: tuple[StateTable, ...] = (
         ),
         _rendered(user_state, lambda u: u.id),
         StaffUser.id,
+    ),
+    StateTable(
+        EntityType.CITIZEN_REPORT,
+        lambda: select(CitizenReport),
+        _rendered(report_state, lambda r: r.id),
+        CitizenReport.id,
+    ),
+    StateTable(
+        EntityType.BULLETIN,
+        lambda: select(Bulletin, Organisation.code).join(
+            Organisation, Organisation.id == Bulletin.organisation_id
+        ),
+        _rendered(bulletin_state, lambda b: b.id),
+        Bulletin.id,
     ),
 )
 

@@ -28,6 +28,9 @@ class EntityType(StrEnum):
     SIGNING_KEY = "signing_key"
     USER = "user"
     HOLD = "hold"
+    # the public portal: a citizen's report (reviewed by police) and a police bulletin
+    CITIZEN_REPORT = "citizen_report"
+    BULLETIN = "bulletin"
 
 
 class Action(StrEnum):
@@ -70,6 +73,10 @@ class Action(StrEnum):
     ENROLLED = "enrolled"
     DISABLED = "disabled"
     CREDENTIALS_RESET = "credentials_reset"
+    # citizen report (CREATED too): turned into a flag, or closed; bulletin
+    FLAGGED = "flagged"
+    CLOSED = "closed"
+    PUBLISHED = "published"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

@@ -28,8 +28,12 @@ _LOCALE_DIR = Path(__file__).parent / "locale"
 
 
 @cache
-def translations(locale: str) -> NullTranslations:
-    po = _LOCALE_DIR / locale / "LC_MESSAGES" / "console.po"
+def translations(
+    locale: str, domain: str = "console", directory: Path = _LOCALE_DIR
+) -> NullTranslations:
+    """The ``domain`` catalogue of ``locale`` under ``directory`` (the public portal keeps
+    its own catalogue, ``portal``, beside its templates)."""
+    po = directory / locale / "LC_MESSAGES" / f"{domain}.po"
     if not po.is_file():
         return NullTranslations()  # English: the message ids themselves
     with po.open("rb") as source:
@@ -37,7 +41,7 @@ def translations(locale: str) -> NullTranslations:
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(buffer, domain="console")
+    return Translations(buffer, domain=domain)
 
 
 def pick_locale(cookie: str | None, query: str | None) -> str:

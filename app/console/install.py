@@ -10,6 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from app.config import Settings
 from app.console import (
     audit,
+    bulletins,
+    citizen_reports,
     disputes,
     endpoints,
     holds,
@@ -24,7 +26,7 @@ from app.console import (
 
 def install_console(app: FastAPI) -> None:
     routers = (endpoints, work, queue, disputes, holds, search, audit, imports, recovery, reports)
-    for module in routers:
+    for module in (*routers, citizen_reports, bulletins):
         app.include_router(module.router)
     # Served by the service itself: nothing on a console page comes from another host.
     static = StaticFiles(directory=Path(__file__).parent / "static")

@@ -1,6 +1,8 @@
 """Table models, one module per table; importing this package registers them all."""
 
+from app.models.bulletin import Bulletin
 from app.models.change_event import ChangeEvent
+from app.models.citizen_report import CitizenReport
 from app.models.client import Client
 from app.models.console_session import ConsoleSession
 from app.models.dispute import Dispute
@@ -9,6 +11,7 @@ from app.models.hold import Hold
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.lookup_count import LookupCount
 from app.models.organisation import Organisation
+from app.models.public_check_count import PublicCheckCount
 from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
 from app.models.signing_key import SigningKey
@@ -17,7 +20,9 @@ from app.models.subject import Subject
 from app.models.warning import Warning
 
 __all__ = [
+    "Bulletin",
     "ChangeEvent",
+    "CitizenReport",
     "Client",
     "ConsoleSession",
     "Dispute",
@@ -26,6 +31,7 @@ __all__ = [
     "IdempotencyRecord",
     "LookupCount",
     "Organisation",
+    "PublicCheckCount",
     "RecoveryEntry",
     "RegistryHead",
     "SigningKey",

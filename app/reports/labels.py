@@ -124,6 +124,13 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
         "Tra cứu có cảnh báo theo loại đơn vị",
         "Warned lookups by org kind",
     ),
+    ("lookups", "public_checks", "Lượt kiểm tra của người dân", "Public checks"),
+    (
+        "lookups",
+        "public_checks_listed",
+        "Kiểm tra của người dân có báo cáo",
+        "Public checks of reported accounts",
+    ),
 )
 
 

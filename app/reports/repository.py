@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.vocabulary import Action, EntityType
 from app.db.sums import combine, sum_parts
-from app.models import ChangeEvent, LookupCount, Organisation, Warning
+from app.models import ChangeEvent, LookupCount, Organisation, PublicCheckCount, Warning
 from app.reports.periods import Window, utc
 
 # Flag events after creation that are decisions or endings, by their ``action``.
@@ -262,3 +262,12 @@ class ReportRepository:
                 )
             )
         return out
+
+    async def public_checks(self, period: Window, months: Sequence[Window]) -> list[Bucket]:
+        """``(month, rows, checks, listed)`` of public checks per Vietnam calendar day."""
+        inner = select(
+            month_of(PublicCheckCount.day, months, days=True).label("month"),
+            PublicCheckCount.checks,
+            PublicCheckCount.listed,
+        ).where(PublicCheckCount.day >= period.first_day, PublicCheckCount.day < period.end_day)
+        return await _grouped(self.session, inner, sums=2)

@@ -96,6 +96,15 @@ class LookupFigures(BaseModel):
     warned_by_organisation_kind: dict[str, int] = Field(
         description="warn/hold lookups per asking organisation kind"
     )
+    public_checks: int = Field(
+        default=0,
+        description="citizens' checks on the public portal and POST /v1/public/check "
+        "(Vietnam calendar days in the window), counted apart from lookups: they issue no "
+        "warning",
+    )
+    public_checks_listed: int = Field(
+        default=0, description="public checks that answered confirmed or reported"
+    )
 
 
 class Figures(BaseModel):

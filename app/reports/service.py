@@ -62,6 +62,8 @@ class Tally:
     protected_vnd: int = 0
     lookups: Counter[str] = field(default_factory=Counter)
     warned: Counter[str] = field(default_factory=Counter)
+    public_checks: int = 0
+    public_listed: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
         for name, value in vars(other).items():
@@ -97,6 +99,9 @@ async def _tallies(repo: ReportRepository, period: Period) -> list[Tally]:
     for month, org_kind, _days, n, warned in await repo.lookups(window, months):
         tallies[month].lookups[org_kind] += int(n)
         tallies[month].warned[org_kind] += int(warned)
+    for month, _days, checks, listed in await repo.public_checks(window, months):
+        tallies[month].public_checks += int(checks)
+        tallies[month].public_listed += int(listed)
     return tallies
 
 
@@ -179,6 +184,8 @@ async def _figures(
             warned=sum(tally.warned.values()),
             by_organisation_kind=_zeros(LOOKUP_KINDS, tally.lookups),
             warned_by_organisation_kind=_zeros(LOOKUP_KINDS, tally.warned),
+            public_checks=tally.public_checks,
+            public_checks_listed=tally.public_listed,
         ),
     )
 

@@ -42,6 +42,9 @@ PUBLIC_OPERATIONS = frozenset(
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/v1/audit/checkpoint-keys"),
         ("GET", "/v1/typologies"),
+        # The public portal's API (SPEC §13): citizens have no account.
+        ("POST", "/v1/public/check"),
+        ("POST", "/v1/public/reports"),
     }
 )
 # Operations behind a credential that is not an OAuth token: the Prometheus scrape takes

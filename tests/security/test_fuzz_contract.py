@@ -103,6 +103,10 @@ SEMANTIC_VALIDATION: dict[tuple[str, str], str] = {
     ("GET", "/v1/subjects/{key}"): "key must be a canonical SPEC §3 key",
     ("GET", "/v1/subjects/{key}/history"): "canonical key; opaque cursor",
     ("GET", "/v1/subjects/{key}/recoveries"): "key must be a canonical SPEC §3 key",
+    ("POST", "/v1/public/check"): "SPEC §3 subjects; exactly one of subject or vietqr (an "
+    "EMVCo payload with a valid CRC-16)",
+    ("POST", "/v1/public/reports"): "SPEC §3 subjects; amount_vnd strict int (5.0 is an "
+    "integer to JSON Schema)",
 }
 # State changes need If-Match (SPEC §5): a schema-valid request without it is a 428 and one
 # with a stale or made-up ETag a 412 (RFC 9110 §13.1.1), which positive_data_acceptance does
