@@ -9,8 +9,9 @@ row before anything is written, then imported with the user as the actor.
 - ``POST /console/import/{id}/run``: the user confirms; the import runs in the background
   through ``import_flags`` (the command line's service and writer: one all-or-nothing
   transaction, the rows found invalid left out by the user's choice).
-- ``GET /console/import/{id}``: the report, the progress (refreshing itself with
-  ``<meta http-equiv="refresh">``, which the user can turn off), then the result.
+- ``GET /console/import/{id}``: the report, the progress (reloaded every 2 s by the
+  console's one small script, which the user can turn off; without JavaScript, a link
+  reloads it), then the result.
 
 The import machinery (openpyxl) is loaded on the first upload, not with the server.
 """
@@ -182,14 +183,22 @@ def _job_page(
     refresh: bool = True,
     status_code: int = 200,
 ) -> Response:
+    reloading = refresh and job.status == JobStatus.RUNNING
     context = {
         "staff": staff,
         "job": job,
-        "refresh": refresh and job.status == JobStatus.RUNNING,
+        "refresh": reloading,
         "may_run": job.status in RUNNABLE and job.valid_rows,
         "expires_in": max(0, int((job.expires_at - utcnow()).total_seconds() // 60)),
     }
-    return render(request, "import_job.html", context, lang=lang, status_code=status_code)
+    return render(
+        request,
+        "import_job.html",
+        context,
+        lang=lang,
+        status_code=status_code,
+        scripted=reloading,
+    )
 
 
 @router.get("/import/{job_id}")

@@ -2,7 +2,8 @@
 
 Every page is rendered on the server and works without JavaScript. The Content-Security-
 Policy allows no script at all and only this service's own stylesheet, so a value that
-slipped past escaping still could not run.
+slipped past escaping still could not run; the one page that reloads itself (an import in
+progress) may load this service's own script file, still no inline script.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+# The import progress page reloads itself with the console's own script file.
+SCRIPTED_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "default-src 'none';", "default-src 'none'; script-src 'self';"
+    ),
+}
+
 # Declared by every page, so ``?lang=en`` passes the application's unknown-parameter check.
 Lang = Annotated[str | None, Query(max_length=5, pattern=r"^[a-z]{2}$")]
 
@@ -55,7 +64,9 @@ def render(
     *,
     lang: str | None = None,
     status_code: int = 200,
+    scripted: bool = False,
 ) -> HTMLResponse:
+    """The page; ``scripted`` lets it load this service's own script files (never inline)."""
     locale = locale_of(request, lang)
     gettext = translations(locale).gettext
 
@@ -82,7 +93,8 @@ def render(
         "money": money,
     }
     html = ENV.get_template(template).render(values)
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    headers = SCRIPTED_HEADERS if scripted else SECURITY_HEADERS
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
     if lang is not None and lang == locale:
         remember_language(response, locale)
     return response

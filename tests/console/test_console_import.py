@@ -293,10 +293,13 @@ async def test_progress_refreshes_itself_until_the_end(
     job = job_of(await upload(analyst, csv_file(*GOOD)))
     await run(analyst, job)
     running = await analyst.get(f"/console/import/{job}")
-    assert '<meta http-equiv="refresh" content="2">' in running.text
+    assert '<script src="/console/static/refresh.js" defer></script>' in running.text
+    assert 'id="auto-refresh" data-seconds="2"' in running.text
+    assert "script-src 'self'" in running.headers["content-security-policy"]
     assert 'id="import-done">1<' in running.text and "?refresh=off" in running.text
     still = await analyst.get(f"/console/import/{job}?refresh=off")
-    assert "<meta http-equiv" not in still.text and 'class="running"' in still.text
+    assert "refresh.js" not in still.text and 'class="running"' in still.text
+    assert "script-src" not in still.headers["content-security-policy"]
     # A second confirmation while it runs starts nothing more.
     await analyst.post(f"/console/import/{job}/run", data={"csrf": csrf_of(running.text)})
     assert len(import_run.RUNNING) == 1
