@@ -37,11 +37,13 @@ from app.models import (
     StaffUser,
     Subject,
     Warning,
+    WebhookSubscription,
 )
 from app.organisations.service import client_state, organisation_state
 from app.subjects.service import subject_state
 from app.users.service import user_state
 from app.warnings.service import warning_read
+from app.webhooks.service import subscription_state
 
 _BATCH = 1000
 
@@ -216,6 +218,14 @@ TABLES: tuple[StateTable, ...] = (
         ),
         _rendered(user_state, lambda u: u.id),
         StaffUser.id,
+    ),
+    StateTable(
+        EntityType.WEBHOOK,
+        lambda: select(WebhookSubscription, Organisation.code).join(
+            Organisation, Organisation.id == WebhookSubscription.organisation_id
+        ),
+        _rendered(subscription_state, lambda w: w.id),
+        WebhookSubscription.id,
     ),
 )
 

@@ -27,6 +27,7 @@ class EntityType(StrEnum):
     SECURITY = "security"
     SIGNING_KEY = "signing_key"
     USER = "user"
+    WEBHOOK = "webhook"
 
 
 class Action(StrEnum):
@@ -62,6 +63,8 @@ class Action(StrEnum):
     # console user (CREATED too)
     ENROLLED = "enrolled"
     DISABLED = "disabled"
+    # webhook subscription (CREATED, SECRET_ROTATED, DISABLED too)
+    DELETED = "deleted"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

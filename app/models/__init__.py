@@ -7,6 +7,7 @@ from app.models.dispute import Dispute
 from app.models.flag import Flag
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.lookup_count import LookupCount
+from app.models.notification import Notification
 from app.models.organisation import Organisation
 from app.models.recovery_entry import RecoveryEntry
 from app.models.registry_head import RegistryHead
@@ -14,6 +15,8 @@ from app.models.signing_key import SigningKey
 from app.models.staff_user import StaffUser
 from app.models.subject import Subject
 from app.models.warning import Warning
+from app.models.webhook_delivery import WebhookDelivery
+from app.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
     "ChangeEvent",
@@ -23,6 +26,7 @@ __all__ = [
     "Flag",
     "IdempotencyRecord",
     "LookupCount",
+    "Notification",
     "Organisation",
     "RecoveryEntry",
     "RegistryHead",
@@ -30,4 +34,6 @@ __all__ = [
     "StaffUser",
     "Subject",
     "Warning",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
