@@ -111,56 +111,56 @@ async def list_webhooks(session: ReadSession, actor: Manager) -> WebhookList:
     return WebhookList(items=[webhook_read(s, now) for s in subscriptions])
 
 
-@router.delete("/v1/webhooks/{webhook}", status_code=204, responses=CHANGE_ERRORS)
+@router.delete("/v1/webhooks/{hook_id}", status_code=204, responses=CHANGE_ERRORS)
 async def delete_webhook(
-    request: Request, webhook: WebhookId, actor: Manager, if_match: IfMatch = None
+    request: Request, hook_id: WebhookId, actor: Manager, if_match: IfMatch = None
 ) -> Response:
     """Delete a webhook: nothing more is sent to it. Requires `If-Match` (its ETag, the
     `version` in the list)."""
     async with writing(request, actor) as uow:
-        await delete_subscription(uow, webhook, if_match)
+        await delete_subscription(uow, hook_id, if_match)
     return Response(status_code=204)
 
 
 @router.post(
-    "/v1/webhooks/{webhook}/test",
+    "/v1/webhooks/{hook_id}/test",
     status_code=202,
     response_model=PingSent,
     responses=problem_responses(*AUTH_ERRORS, WebhookNotFound, WebhookDisabled),
 )
-async def test_webhook(request: Request, webhook: WebhookId, actor: Manager) -> PingSent:
+async def ping_webhook(request: Request, hook_id: WebhookId, actor: Manager) -> PingSent:
     """Queue a `ping` message for this webhook only (whatever its `events`); see it arrive
     at your receiver and in `GET /v1/webhooks/{id}/deliveries`."""
     async with writing(request, actor) as uow:
-        message_id = await send_ping(uow, webhook)
+        message_id = await send_ping(uow, hook_id)
     return PingSent(webhook_id=message_id)
 
 
 @router.post(
-    "/v1/webhooks/{webhook}/rotate-secret",
+    "/v1/webhooks/{hook_id}/rotate-secret",
     response_model=SecretRotated,
     responses={**etag_response(), **CHANGE_ERRORS},
 )
 async def rotate_webhook_secret(
-    request: Request, webhook: WebhookId, actor: Manager, if_match: IfMatch = None
+    request: Request, hook_id: WebhookId, actor: Manager, if_match: IfMatch = None
 ) -> Response:
     """A new secret, shown once in this answer. For 24 h both sign: `webhook-signature`
     carries two space-separated `v1,` signatures, so receivers switch without losing a
     message. Requires `If-Match` (a retry after success is a 412, never a second rotation)."""
     async with writing(request, actor) as uow:
-        subscription, secret = await rotate_secret(uow, webhook, if_match)
+        subscription, secret = await rotate_secret(uow, hook_id, if_match)
         read = webhook_read(subscription, uow.now)
     rotated = SecretRotated(**read.model_dump(), secret=secret)
     return resource_response(rotated, rotated.version)
 
 
 @router.get(
-    "/v1/webhooks/{webhook}/deliveries",
+    "/v1/webhooks/{hook_id}/deliveries",
     response_model=DeliveryPage,
     responses=problem_responses(*AUTH_ERRORS, InvalidInput, WebhookNotFound),
 )
 async def list_deliveries(
-    webhook: WebhookId,
+    hook_id: WebhookId,
     session: ReadSession,
     actor: Manager,
     limit: Limit = 100,
@@ -169,9 +169,9 @@ async def list_deliveries(
     """Every delivery attempt of the webhook, newest first: the message's `webhook-id`,
     the attempt number, the receiver's status code or the error, and the outcome
     (`delivered`, `retrying`, `failed` after 24 h of retries, `disabled` by a 410)."""
-    await get_subscription(session, actor, webhook)
+    await get_subscription(session, actor, hook_id)
     after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
-    rows = await repository.deliveries_page(session, webhook, after, limit + 1)
+    rows = await repository.deliveries_page(session, hook_id, after, limit + 1)
     items = [
         DeliveryRead(
             id=row.id,

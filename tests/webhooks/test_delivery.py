@@ -14,7 +14,6 @@ from standardwebhooks import Webhook
 
 from app.db.types import utcnow
 from app.models import WebhookSubscription
-
 from tests.factories import Caller, make_caller
 from tests.registry.test_flags_and_lookup import ACCOUNT, KEY, flag_body
 from tests.webhooks.receiver import Receiver
@@ -67,7 +66,8 @@ async def test_confirmed_flag_notifies_the_holder_bank(
     messages = receiver.verified(mine["secret"])
     assert [m["type"] for m in messages] == ["customer.listed", "customer.listed"]
     assert [(m["data"]["key"], m["data"]["risk_level"]) for m in messages] == [(KEY, 1), (KEY, 3)]
-    assert messages[1]["data"]["action"] == "hold" and messages[1]["data"]["previous_risk_level"] == 1
+    confirmed_data = messages[1]["data"]
+    assert confirmed_data["action"] == "hold" and confirmed_data["previous_risk_level"] == 1
     assert {"seq", "risk", "categories", "under_dispute", "last_changed_at"} <= set(
         messages[1]["data"]
     )
@@ -112,7 +112,8 @@ async def test_every_message_arrives_once_in_order_through_failures(
     await eventually(lambda: len(receiver.unique()) >= 3, what="every message")
     await asyncio.sleep(0.3)  # nothing more may arrive
     messages = receiver.verified(hook["secret"])
-    assert [m["type"] for m in messages] == ["customer.listed", "dispute.updated", "customer.listed"]
+    types = [m["type"] for m in messages]
+    assert types == ["customer.listed", "dispute.updated", "customer.listed"]
     assert messages[1]["data"]["action"] == "opened"
     assert messages[1]["data"]["dispute"]["id"] == opened.json()["id"]
     ids = [int(r.webhook_id.removeprefix("msg_")) for r in receiver.unique()]

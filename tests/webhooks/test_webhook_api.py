@@ -39,9 +39,7 @@ async def test_another_organisations_webhook_is_not_found(
     base = f"/v1/webhooks/{created['id']}"
     assert (await client.get(f"{base}/deliveries", headers=other.headers)).status_code == 404
     assert (await client.post(f"{base}/test", headers=other.headers)).status_code == 404
-    rotate = await client.post(
-        f"{base}/rotate-secret", headers=other.headers | {"If-Match": '"1"'}
-    )
+    rotate = await client.post(f"{base}/rotate-secret", headers=other.headers | {"If-Match": '"1"'})
     assert rotate.status_code == 404
     delete = await client.delete(base, headers=other.headers | {"If-Match": '"1"'})
     assert delete.status_code == 404
@@ -171,7 +169,8 @@ async def test_rotate_delete_and_chain(app: FastAPI, client: httpx.AsyncClient) 
     assert rotated.headers["ETag"] == '"2"'
     stale = await client.delete(base, headers=bank.headers | {"If-Match": '"1"'})
     assert stale.status_code == 412
-    assert (await client.delete(base, headers=bank.headers | {"If-Match": '"2"'})).status_code == 204
+    deleted = await client.delete(base, headers=bank.headers | {"If-Match": '"2"'})
+    assert deleted.status_code == 204
     assert (await client.get("/v1/webhooks", headers=bank.headers)).json()["items"] == []
     assert (await client.post(f"{base}/test", headers=bank.headers)).status_code == 404
     auditor = await make_caller(app, client, "AUD", "auditor")
