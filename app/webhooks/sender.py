@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 
 from app.models import Notification
 from app.webhooks.events import webhook_id
-from app.webhooks.targets import Target
+from app.webhooks.targets import IPAddress, Target
 
 
 @dataclass(frozen=True)
@@ -81,24 +81,42 @@ async def send(
     body: bytes,
     deadline: float,
 ) -> Outcome:
-    """POST ``body`` to ``target``; the status, or why there is none, within ``deadline`` s."""
+    """POST ``body`` to ``target``; the status, or why there is none, within ``deadline`` s.
+    The checked addresses are tried in order while connecting to one fails."""
     started = time.monotonic()
+    error = "no address"
+    try:
+        async with asyncio.timeout(deadline):
+            for address in target.addresses:
+                try:
+                    code = await _post(client, target, address, headers, body)
+                except httpx.ConnectError as exc:
+                    error = _error(exc)
+                    continue
+                failed = None if 200 <= code < 300 else f"answered {code}"
+                return Outcome(code, failed, _since(started))
+    except (httpx.HTTPError, TimeoutError, OSError) as exc:
+        error = _error(exc)
+    return Outcome(None, error, _since(started))
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    target: Target,
+    address: IPAddress,
+    headers: dict[str, str],
+    body: bytes,
+) -> int:
     request = client.build_request(
         "POST",
-        target.connect_url,
+        target.connect_url(address),
         content=body,
         headers={**headers, "host": target.host_header},
         extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
     )
-    try:
-        async with asyncio.timeout(deadline):
-            response = await client.send(request, stream=True)
-            await response.aclose()  # the answer's body is never read
-    except (httpx.HTTPError, TimeoutError, OSError) as exc:
-        return Outcome(None, _error(exc), _since(started))
-    code = response.status_code
-    error = None if 200 <= code < 300 else f"answered {code}"
-    return Outcome(code, error, _since(started))
+    response = await client.send(request, stream=True)
+    await response.aclose()  # the answer's body is never read
+    return response.status_code
 
 
 def _since(started: float) -> int:

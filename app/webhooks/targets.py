@@ -56,19 +56,19 @@ class AllowedHosts:
 
 @dataclass(frozen=True)
 class Target:
-    """A checked URL: the address to connect to, and the name for Host and TLS."""
+    """A checked URL: the addresses to connect to (every one checked, tried in order), and
+    the name for Host and TLS."""
 
     url: str
     scheme: str
     host: str
     port: int
     path: str
-    address: IPAddress
+    addresses: tuple[IPAddress, ...]
 
-    @property
-    def connect_url(self) -> str:
-        """The URL with the checked address in place of the name."""
-        ip = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+    def connect_url(self, address: IPAddress) -> str:
+        """The URL with a checked address in place of the name."""
+        ip = f"[{address}]" if address.version == 6 else str(address)
         return f"{self.scheme}://{ip}:{self.port}{self.path}"
 
     @property
@@ -156,4 +156,4 @@ async def check_target(url: str, allowed: AllowedHosts) -> Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(url, parts.scheme, host, port, path, addresses[0])
+    return Target(url, parts.scheme, host, port, path, tuple(addresses))
