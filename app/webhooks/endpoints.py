@@ -25,10 +25,10 @@ from app.webhooks.schemas import (
     DeliveryPage,
     DeliveryRead,
     PingSent,
-    SecretRotated,
     WebhookCreate,
     WebhookCreated,
     WebhookList,
+    WebhookSecretRotated,
 )
 from app.webhooks.service import (
     SyncRequired,
@@ -138,7 +138,7 @@ async def ping_webhook(request: Request, hook_id: WebhookId, actor: Manager) -> 
 
 @router.post(
     "/v1/webhooks/{hook_id}/rotate-secret",
-    response_model=SecretRotated,
+    response_model=WebhookSecretRotated,
     responses={**etag_response(), **CHANGE_ERRORS},
 )
 async def rotate_webhook_secret(
@@ -150,7 +150,7 @@ async def rotate_webhook_secret(
     async with writing(request, actor) as uow:
         subscription, secret = await rotate_secret(uow, hook_id, if_match)
         read = webhook_read(subscription, uow.now)
-    rotated = SecretRotated(**read.model_dump(), secret=secret)
+    rotated = WebhookSecretRotated(**read.model_dump(), secret=secret)
     return resource_response(rotated, rotated.version)
 
 

@@ -130,8 +130,10 @@ def answer_messages(
 async def notify_answer_changed(
     uow: UnitOfWork, state: dict[str, Any], previous_level: int
 ) -> None:
-    """After a subject's ``answer_changed`` event (the head of this unit's chain)."""
-    holders = await Holders.load(uow.session)
+    """After a subject's ``answer_changed`` event (the head of this unit's chain). The
+    holders are read only when the risk level changed (customer.listed)."""
+    changed = int(state.get("risk_level") or 0) != previous_level
+    holders = await Holders.load(uow.session) if changed else Holders(())
     rows = answer_messages(holders, uow.events.head.seq, state, previous_level, uow.now)
     await write_messages(uow.session, rows)
 

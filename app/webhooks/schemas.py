@@ -58,7 +58,7 @@ class WebhookCreated(WebhookRead):
     )
 
 
-class SecretRotated(WebhookRead):
+class WebhookSecretRotated(WebhookRead):
     secret: str = Field(
         description="the new secret, shown once; the previous one keeps signing beside it "
         "until previous_secret_expires_at (24 h)"
