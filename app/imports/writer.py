@@ -34,7 +34,7 @@ from app.imports.derive import (
 from app.imports.rows import PreparedRow
 from app.models import ChangeEvent, Flag, Organisation, Subject
 from app.subjects.risk import ACTIVE_STATUSES, FlagFacts
-from app.webhooks.outbox import NOTIFICATIONS, Holders, answer_messages
+from app.webhooks.outbox import NOTIFICATIONS, answer_messages
 
 # The tables themselves: an ORM-enabled insert goes back to one statement per row, and an
 # ORM flush costs tens of microseconds per object; Core executemany costs a few.
@@ -124,7 +124,6 @@ class BatchWriter:
         self.stamp = Timestamps()
         self.postgres: bool | None = None  # known at the first write
         # The notifications the new answers cause (SPEC §11), written in bulk with them.
-        self.holders: Holders | None = None
         self.messages: list[dict[str, Any]] = []
 
     async def write(self, rows: Sequence[PreparedRow]) -> Written:
@@ -132,8 +131,6 @@ class BatchWriter:
         organisation does not already hold an active flag on."""
         if self.postgres is None:
             self.postgres = (await self.session.connection()).dialect.name == "postgresql"
-        if self.holders is None:
-            self.holders = await Holders.load(self.session)
         fresh = await self._not_yet_imported(rows)
         if not fresh:
             return Written(0, 0)
@@ -237,11 +234,8 @@ class BatchWriter:
             first = now if earlier.first is None else min(earlier.first, now)
             rederive_record(self.events, subject, [*earlier.facts, *new], first, self.stamp)
         if subject.version != version:  # the answer changed: the last row is its event
-            assert self.holders is not None
             event = self.events.rows[-1]
-            self.messages.extend(
-                answer_messages(self.holders, event["seq"], event["state"], level, now)
-            )
+            self.messages.extend(answer_messages(event["seq"], event["state"], level, now))
 
     async def _store_subjects(self, subjects: Iterable[SubjectRecord]) -> None:
         """Insert the new subjects as they now stand (ids back), update the changed ones."""

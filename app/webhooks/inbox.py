@@ -13,6 +13,7 @@ from app.pagination import Limit
 from app.webhooks import repository
 from app.webhooks.auth import InboxReader
 from app.webhooks.events import EventType, webhook_id
+from app.webhooks.outbox import holder_key
 from app.webhooks.schemas import InboxMessage, InboxPage
 
 router = APIRouter(tags=["webhooks"])
@@ -53,7 +54,8 @@ async def inbox(
     last = await repository.last_notification_id(session)
     if after > last:
         raise InboxCursorAhead(after, last)
-    rows = await repository.inbox_page(session, actor.org_id, after, limit)
+    holder = holder_key(actor.org_kind, actor.institution)
+    rows = await repository.inbox_page(session, actor.org_id, holder, after, limit)
     items = [
         InboxMessage(
             id=row.id,

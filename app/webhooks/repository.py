@@ -9,8 +9,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scopes import Scope, parse_scopes
-from app.models import Client, Notification, WebhookDelivery, WebhookSubscription
+from app.models import Client, Notification, Organisation, WebhookDelivery, WebhookSubscription
 from app.webhooks.events import EventType
+from app.webhooks.outbox import holder_key
 
 _ADDRESSED = frozenset(EventType) - {EventType.LISTING_CHANGED, EventType.PING}
 
@@ -28,10 +29,12 @@ async def holds_sync(session: AsyncSession, org_id: int) -> bool:
     )
 
 
-def addressed_to(subscription: WebhookSubscription, *, sync: bool) -> ColumnElement[bool]:
-    """The messages this subscription receives: its organisation's, of the types it chose;
-    every listing.changed when it chose that and its organisation holds ``sync``; and pings
-    sent to it."""
+def addressed_to(
+    subscription: WebhookSubscription, *, holder: str | None, sync: bool
+) -> ColumnElement[bool]:
+    """The messages this subscription receives: its organisation's and its holder
+    audience's (``holder_key``), of the types it chose; every listing.changed when it chose
+    that and its organisation holds ``sync``; and pings sent to it."""
     wanted = [t for t in subscription.events if t in _ADDRESSED]
     cases = [
         Notification.subscription_id == subscription.id,
@@ -41,6 +44,8 @@ def addressed_to(subscription: WebhookSubscription, *, sync: bool) -> ColumnElem
             Notification.type.in_(wanted),
         ),
     ]
+    if holder is not None:
+        cases.append(and_(Notification.holder == holder, Notification.type.in_(wanted)))
     if sync and EventType.LISTING_CHANGED in subscription.events:
         cases.append(
             and_(
@@ -57,12 +62,14 @@ async def next_message(
     sync = EventType.LISTING_CHANGED in subscription.events and await holds_sync(
         session, subscription.organisation_id
     )
+    org = await session.get(Organisation, subscription.organisation_id)
+    holder = None if org is None else holder_key(org.kind, org.institution)
     stmt = (
         select(Notification)
         .where(
             Notification.id > subscription.cursor,
             Notification.id <= up_to,
-            addressed_to(subscription, sync=sync),
+            addressed_to(subscription, holder=holder, sync=sync),
         )
         .order_by(Notification.id)
         .limit(1)
@@ -94,12 +101,16 @@ async def deliveries_page(
 
 
 async def inbox_page(
-    session: AsyncSession, org_id: int, after: int, limit: int
+    session: AsyncSession, org_id: int, holder: str | None, after: int, limit: int
 ) -> Sequence[Notification]:
-    """The organisation's own messages after ``after``, oldest first."""
+    """The organisation's own messages (its own and its holder audience's) after
+    ``after``, oldest first."""
+    mine = Notification.organisation_id == org_id
+    if holder is not None:
+        mine = or_(mine, Notification.holder == holder)
     stmt = (
         select(Notification)
-        .where(Notification.organisation_id == org_id, Notification.id > after)
+        .where(mine, Notification.id > after)
         .order_by(Notification.id)
         .limit(limit)
     )

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("holder", sa.String(length=40), nullable=True),
         sa.Column("subscription_id", sa.String(length=36), nullable=True),
         sa.Column("subject_key", sa.String(length=160), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification")),
     )
     op.create_index("ix_notification_org_id", "notification", ["organisation_id", "id"])
+    op.create_index("ix_notification_holder_id", "notification", ["holder", "id"])
     op.create_table(
         "webhook_subscription",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -107,5 +109,6 @@ def downgrade() -> None:
         op.f("ix_webhook_subscription_organisation_id"), table_name="webhook_subscription"
     )
     op.drop_table("webhook_subscription")
+    op.drop_index("ix_notification_holder_id", table_name="notification")
     op.drop_index("ix_notification_org_id", table_name="notification")
     op.drop_table("notification")

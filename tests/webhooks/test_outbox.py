@@ -35,13 +35,13 @@ async def test_import_writes_the_messages_in_bulk(
     vcb = await make_caller(app, client, "VCB", "bank")  # holds the account
     momo = await make_caller(app, client, "MOMO", "ewallet")  # holds the wallet
     viettel = await make_caller(app, client, "VIETTEL", "telecom")  # phones
-    await make_caller(app, client, "ACB", "bank", "ACB")  # holds none of them
+    acb = await make_caller(app, client, "ACB", "bank", "ACB")  # holds none of them
     await run_import(app, "ACB", write_csv(tmp_path / "rows.csv", ROWS))
     rows = await messages(app)
     listing = [m for m in rows if m.type == "listing.changed"]
     assert sorted(m.subject_key for m in listing) == sorted([ACCOUNT_KEY, PHONE_KEY, WALLET_KEY])
     assert all(m.organisation_id is None for m in listing)
-    customers = {(m.subject_key, m.organisation_id) for m in rows if m.type == "customer.listed"}
+    customers = {(m.subject_key, m.holder) for m in rows if m.type == "customer.listed"}
     org_ids = {}
     for caller in (vcb, momo, viettel):
         page = (await client.get("/v1/notifications", headers=caller.headers)).json()
@@ -49,7 +49,12 @@ async def test_import_writes_the_messages_in_bulk(
         assert page["items"][0]["data"]["risk_level"] == 1
         org_ids[caller.org] = page["items"][0]["data"]["key"]
     assert org_ids == {"VCB": ACCOUNT_KEY, "MOMO": WALLET_KEY, "VIETTEL": PHONE_KEY}
-    assert len(customers) == 3
+    assert (await client.get("/v1/notifications", headers=acb.headers)).json()["items"] == []
+    assert customers == {
+        (ACCOUNT_KEY, "bank_account:970436"),
+        (WALLET_KEY, "ewallet:MOMO"),
+        (PHONE_KEY, "phone"),
+    }
     # The data is the change feed's entry at that seq, built by the same builder.
     feed = (await client.get("/v1/changes", headers=vcb.headers)).json()["items"]
     by_key = {m.subject_key: m.data for m in listing}
