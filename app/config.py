@@ -84,6 +84,20 @@ class Settings(BaseSettings):
     # the longest a warning batch can take to commit after its created_at.
     warning_seal_interval_seconds: float = Field(default=60.0, gt=0)
     warning_seal_lag_seconds: float = Field(default=120.0, ge=0)
+    # Webhooks (SPEC §11, app.webhooks). Hosts or CIDRs (comma-separated) that a webhook
+    # may target although private or loopback; a listed host may also use plain http.
+    webhook_allowed_hosts: str = ""
+    # A message is retried (backing off) this long after its first attempt, then failed.
+    webhook_retry_hours: float = Field(default=24, gt=0, le=24 * 30)
+    webhook_backoff_base_seconds: float = Field(default=10, gt=0, le=3600)
+    webhook_backoff_max_seconds: float = Field(default=3600, gt=0, le=86_400)
+    webhook_connect_timeout_seconds: float = Field(default=3, gt=0, le=60)
+    webhook_read_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # Each `registry serve` process polls for due subscriptions this often; a claimed
+    # subscription is leased to one worker this long (longer than a batch of sends takes).
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    webhook_lease_seconds: float = Field(default=120, ge=10, le=3600)
+    webhook_worker: bool = True
     log_level: str = "INFO"
     # After start, move every live object out of the cyclic collector's reach (gc.freeze):
     # full collections then skip the framework's and the index's objects, which cut the

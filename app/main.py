@@ -55,6 +55,9 @@ from app.users.endpoints import router as users_router
 from app.warnings.endpoints import router as warnings_router
 from app.warnings.seal import run_sealing
 from app.warnings.writer import WarningWriter
+from app.webhooks.endpoints import router as webhooks_router
+from app.webhooks.inbox import router as inbox_router
+from app.webhooks.worker import run_delivery
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +197,8 @@ def routers() -> list[Any]:
         typologies_router,
         admin_router,
         users_router,
+        webhooks_router,
+        inbox_router,
     ]
 
 
@@ -204,7 +209,7 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
         runtime.settings.key_poll_interval_seconds,
         runtime.use_keys,
     )
-    return [
+    tasks = [
         asyncio.create_task(follower.run(), name="signing-key-poll"),
         asyncio.create_task(run_expiry(runtime), name="flag-expiry"),
         asyncio.create_task(run_lapsing(runtime), name="hold-lapse"),
@@ -224,3 +229,8 @@ def background_tasks(runtime: Runtime) -> list[asyncio.Task[None]]:
             name="warning-seal",
         ),
     ]
+    if runtime.settings.webhook_worker:
+        tasks.append(
+            asyncio.create_task(run_delivery(runtime.db, runtime.settings), name="webhook-delivery")
+        )
+    return tasks

@@ -44,12 +44,14 @@ from app.models import (
     StaffUser,
     Subject,
     Warning,
+    WebhookSubscription,
 )
 from app.organisations.service import client_state, organisation_state
 from app.portal.service import bulletin_state, report_state
 from app.subjects.service import subject_state
 from app.users.service import user_state
 from app.warnings.service import warning_read
+from app.webhooks.service import subscription_state
 
 _BATCH = 1000
 
@@ -244,6 +246,14 @@ TABLES: tuple[StateTable, ...] = (
         ),
         _rendered(bulletin_state, lambda b: b.id),
         Bulletin.id,
+    ),
+    StateTable(
+        EntityType.WEBHOOK,
+        lambda: select(WebhookSubscription, Organisation.code).join(
+            Organisation, Organisation.id == WebhookSubscription.organisation_id
+        ),
+        _rendered(subscription_state, lambda w: w.id),
+        WebhookSubscription.id,
     ),
 )
 

@@ -31,6 +31,7 @@ class EntityType(StrEnum):
     # the public portal: a citizen's report (reviewed by police) and a police bulletin
     CITIZEN_REPORT = "citizen_report"
     BULLETIN = "bulletin"
+    WEBHOOK = "webhook"
 
 
 class Action(StrEnum):
@@ -77,6 +78,8 @@ class Action(StrEnum):
     FLAGGED = "flagged"
     CLOSED = "closed"
     PUBLISHED = "published"
+    # webhook subscription (CREATED, SECRET_ROTATED, DISABLED too)
+    DELETED = "deleted"
 
 
 # The entity types whose events can change what a lookup answers or who may call.

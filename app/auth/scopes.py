@@ -30,6 +30,7 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     REPORTS_READ = "reports:read"
     ADMIN = "admin"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -47,6 +48,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.AUDIT_READ: "the audit log and its verification",
     Scope.REPORTS_READ: "periodic reports",
     Scope.ADMIN: "manage organisations and clients",
+    Scope.WEBHOOKS_MANAGE: "manage your organisation's webhooks",
 }
 
 _K = OrgKind
@@ -65,6 +67,7 @@ ALLOWED_KINDS: dict[Scope, frozenset[OrgKind]] = {
     Scope.AUDIT_READ: frozenset({_K.AUDITOR, _K.REGULATOR}),
     Scope.REPORTS_READ: frozenset({_K.POLICE, _K.REGULATOR, _K.AUDITOR}),
     Scope.ADMIN: frozenset({_K.OPERATOR}),
+    Scope.WEBHOOKS_MANAGE: frozenset({_K.BANK, _K.EWALLET, _K.TELECOM, _K.POLICE, _K.REGULATOR}),
 }
 
 

@@ -24,6 +24,7 @@ from app.preconditions import check_if_match
 from app.subjects.repository import SubjectRepository
 from app.subjects.risk import ACTIVE_STATUSES
 from app.subjects.service import identify, rederive
+from app.webhooks.outbox import notify_dispute
 
 
 class DisputeNotFound(NotFound):
@@ -103,6 +104,13 @@ def _dispute_change(row: DisputeRow, action: Action, now: datetime) -> Change:
     )
 
 
+async def _record(uow: UnitOfWork, row: DisputeRow, action: Action) -> None:
+    """Chain the dispute's change and tell its opener (``dispute.updated``)."""
+    change = _dispute_change(row, action, uow.now)
+    await uow.record(change)
+    await notify_dispute(uow, row[0].organisation_id, action, change.state)
+
+
 def _flag_id_error(message: str) -> InvalidInput:
     return InvalidInput(
         message,
@@ -149,7 +157,7 @@ async def open_dispute(uow: UnitOfWork, data: DisputeCreate, *, dispute_days: in
     org = await uow.session.get(Organisation, actor.org_id)
     assert org is not None
     row = (dispute, subject, org)
-    await uow.record(_dispute_change(row, Action.OPENED, now))
+    await _record(uow, row, Action.OPENED)
     await rederive(uow, subject)
     return row
 
@@ -179,7 +187,7 @@ async def resolve_dispute(
     dispute.version += 1
     await uow.session.flush()
     outcome = Action.UPHELD if data.outcome == "upheld" else Action.REJECTED
-    await uow.record(_dispute_change(row, outcome, uow.now))
+    await _record(uow, row, outcome)
     if outcome is Action.UPHELD:
         flags = FlagRepository(uow.session)
         for flag in await SubjectRepository(uow.session).flags_of(subject.id):

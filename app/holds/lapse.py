@@ -20,8 +20,9 @@ from app.db.engine import Database
 from app.db.types import utcnow
 from app.db.unit_of_work import Refreshable, UnitOfWork, unit_of_work
 from app.holds.repository import HoldRepository
-from app.holds.service import hold_change
+from app.holds.service import hold_change, notify_hold
 from app.runtime import Runtime
+from app.webhooks.events import EventType
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ async def lapse_holds(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
         assert row is not None
         await uow.session.refresh(row[0])
         await uow.record(hold_change(row, Action.LAPSED))
+        await notify_hold(uow, row, EventType.HOLD_UPDATED, Action.LAPSED)
         count += 1
     return count
 

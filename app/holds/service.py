@@ -35,6 +35,8 @@ from app.recovery.service import record_entry
 from app.subjects.repository import SubjectRepository
 from app.subjects.schemas import SubjectIn
 from app.subjects.service import identify
+from app.webhooks.events import EventType
+from app.webhooks.outbox import notify
 
 
 class HoldNotFound(NotFound):
@@ -126,6 +128,21 @@ async def record_transition(uow: UnitOfWork, row: HoldRow, action: Action) -> No
     hold.updated_at = uow.now
     await uow.session.flush()
     await uow.record(hold_change(row, action))
+    await notify_hold(uow, row, EventType.HOLD_UPDATED, action)
+
+
+async def notify_hold(uow: UnitOfWork, row: HoldRow, type_: EventType, action: Action) -> None:
+    """``hold.requested`` / ``hold.updated`` (SPEC §11) to the requester and the holder, in
+    the unit of work of the change."""
+    hold = row[0]
+    data = {"action": action.value, "hold": hold_state(row)}
+    await notify(
+        uow,
+        type_,
+        data,
+        organisation_ids=[hold.requester_id, hold.holder_id],
+        subject_key=row[1].key,
+    )
 
 
 def hold_change(row: HoldRow, action: Action) -> Change:
@@ -194,6 +211,7 @@ async def request_hold(uow: UnitOfWork, data: HoldCreate, terms: HoldTerms) -> H
     await uow.session.flush()
     row = (hold, subject, requester, holder)
     await uow.record(hold_change(row, Action.REQUESTED))
+    await notify_hold(uow, row, EventType.HOLD_REQUESTED, Action.REQUESTED)
     return row
 
 

@@ -4,9 +4,9 @@ A batch costs a fixed handful of statements whatever its size: one SELECT of the
 fingerprints already imported, one SELECT of the known subjects, one SELECT of their
 earlier flags, one bulk INSERT of the new subjects (their final answers included) and one
 SELECT of their ids, one executemany UPDATE of the known subjects whose answer changed,
-one bulk INSERT of the flags and one of the change events, and one flush of the registry
-head. Subjects and flags are plain rows throughout (see ``derive``); a bulk INSERT is a
-COPY on PostgreSQL (see ``insert_rows``).
+one bulk INSERT of the flags, one of the change events and one of the notifications they
+cause (SPEC §11), and one flush of the registry head. Subjects and flags are plain rows
+throughout (see ``derive``); a bulk INSERT is a COPY on PostgreSQL (see ``insert_rows``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from app.imports.derive import (
 from app.imports.rows import PreparedRow
 from app.models import ChangeEvent, Flag, Organisation, Subject
 from app.subjects.risk import ACTIVE_STATUSES, FlagFacts
+from app.webhooks.outbox import NOTIFICATIONS, answer_messages
 
 # The tables themselves: an ORM-enabled insert goes back to one statement per row, and an
 # ORM flush costs tens of microseconds per object; Core executemany costs a few.
@@ -122,6 +123,8 @@ class BatchWriter:
         self.flags = FlagMaker(org, status, events.now, expires_at)
         self.stamp = Timestamps()
         self.postgres: bool | None = None  # known at the first write
+        # The notifications the new answers cause (SPEC §11), written in bulk with them.
+        self.messages: list[dict[str, Any]] = []
 
     async def write(self, rows: Sequence[PreparedRow]) -> Written:
         """Flag every row not imported before (by fingerprint) whose subject the
@@ -155,6 +158,8 @@ class BatchWriter:
             flags.append(flag)
         await insert_rows(self.session, _FLAGS, flags)
         await insert_rows(self.session, _EVENTS, self.events.take())
+        messages, self.messages = self.messages, []
+        await insert_rows(self.session, NOTIFICATIONS, messages)
         await self.session.flush()  # the registry head
         return Written(len(flags), len(fresh) - len(flags))
 
@@ -222,11 +227,15 @@ class BatchWriter:
         status, org_id = self.flags.status, self.flags.org_id
         new = [FlagFacts(status, org_id, row.data.category) for row in group]
         now = self.events.now
+        level, version = subject.risk_level, subject.version
         if earlier is None:
             rederive_record(self.events, subject, new, now, self.stamp)
-            return
-        first = now if earlier.first is None else min(earlier.first, now)
-        rederive_record(self.events, subject, [*earlier.facts, *new], first, self.stamp)
+        else:
+            first = now if earlier.first is None else min(earlier.first, now)
+            rederive_record(self.events, subject, [*earlier.facts, *new], first, self.stamp)
+        if subject.version != version:  # the answer changed: the last row is its event
+            event = self.events.rows[-1]
+            self.messages.extend(answer_messages(event["seq"], event["state"], level, now))
 
     async def _store_subjects(self, subjects: Iterable[SubjectRecord]) -> None:
         """Insert the new subjects as they now stand (ids back), update the changed ones."""

@@ -10,6 +10,7 @@ from app.models.flag import Flag
 from app.models.hold import Hold
 from app.models.idempotency_record import IdempotencyRecord
 from app.models.lookup_count import LookupCount
+from app.models.notification import Notification
 from app.models.organisation import Organisation
 from app.models.public_check_count import PublicCheckCount
 from app.models.recovery_entry import RecoveryEntry
@@ -18,6 +19,8 @@ from app.models.signing_key import SigningKey
 from app.models.staff_user import StaffUser
 from app.models.subject import Subject
 from app.models.warning import Warning
+from app.models.webhook_delivery import WebhookDelivery
+from app.models.webhook_subscription import WebhookSubscription
 
 __all__ = [
     "Bulletin",
@@ -30,6 +33,7 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "LookupCount",
+    "Notification",
     "Organisation",
     "PublicCheckCount",
     "RecoveryEntry",
@@ -38,4 +42,6 @@ __all__ = [
     "StaffUser",
     "Subject",
     "Warning",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -24,6 +24,7 @@ from app.subjects.schemas import SubjectIn, SubjectRecord
 from app.sync.mirror import subject_index_state
 from app.text import safe_loc
 from app.warnings.service import record_lookups
+from app.webhooks.outbox import notify_answer_changed
 
 
 class SubjectNotFound(NotFound):
@@ -98,7 +99,8 @@ async def rederive(uow: UnitOfWork, subject: Subject) -> None:
 
     Always from the stored facts (its flags, whether a dispute is open), never from what
     the caller believes changed, so ``under_dispute`` is true exactly while a dispute is
-    open. Writes a ``subject`` change event (the change feed) only when the answer changed.
+    open. Writes a ``subject`` change event (the change feed) only when the answer changed,
+    and with it the event's notifications (``listing.changed``, ``customer.listed``).
     """
     repo = SubjectRepository(uow.session)
     flags = await repo.flags_of(subject.id)
@@ -114,21 +116,25 @@ async def rederive(uow: UnitOfWork, subject: Subject) -> None:
         subject.first_flagged_at = first
     if not changed:
         return
+    previous_level = subject.risk_level
     subject.risk_level = risk.level
     subject.categories = list(risk.categories)
     subject.under_dispute = dispute
     subject.last_changed_at = uow.now
     subject.version += 1
+    state = subject_state(subject)
     await uow.record(
         Change(
             entity_type=EntityType.SUBJECT,
             entity_id=subject.key,
             entity_version=subject.version,
             action=Action.ANSWER_CHANGED,
-            state=subject_state(subject),
+            state=state,
             subject_key=subject.key,
         )
     )
+    # Its messages (SPEC §11), in the same transaction as the change they report.
+    await notify_answer_changed(uow, state, previous_level)
 
 
 async def subject_record(

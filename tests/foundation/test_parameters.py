@@ -24,6 +24,7 @@ PATH_VALUES = {
     "client_id": "cli_nobody",
     "slug": "not-found",
     "user_id": ZERO_ID,
+    "hook_id": ZERO_ID,
     "token": "x" * 43,
 }
 ACCOUNT = {"kind": "bank_account", "institution": "VCB", "identifier": "0011002345678"}

@@ -264,3 +264,26 @@ async def test_police_cannot_confirm_after_confirm_by_even_before_the_lapse_runs
     assert late.status_code == 409, late.text
     assert "confirm_by" in late.json()["detail"]
     assert await lapse_due_holds(app.state.runtime.db) == 1
+
+
+async def test_requester_and_holder_are_notified_and_nobody_else(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    world = await build_world(app, client)
+    hold = await held(client, world, amount=700)
+    await lapse_due_holds(app.state.runtime.db, now=utcnow() + timedelta(days=30))
+
+    async def inbox(caller: Any) -> list[tuple[str, str]]:
+        response = await client.get("/v1/notifications", headers=caller.headers)
+        assert response.status_code == 200, response.text
+        return [
+            (m["type"], m["data"]["action"])
+            for m in response.json()["items"]
+            if m["type"].startswith("hold.") and m["data"]["hold"]["id"] == hold["id"]
+        ]
+
+    story = [("hold.requested", "requested"), ("hold.updated", "held"), ("hold.updated", "lapsed")]
+    assert await inbox(world.requester) == story
+    assert await inbox(world.holder) == story
+    assert await inbox(world.other) == []
+    assert await inbox(world.wallet) == []

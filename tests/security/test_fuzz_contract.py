@@ -50,6 +50,19 @@ from app.reference.catalogue import typology_codes
 from tests.factories import Caller, make_caller
 
 MAX_EXAMPLES = 25
+
+
+@pytest.fixture
+def settings(database_url: str, key_file: Path) -> Settings:
+    """No webhook is ever sent from a fuzz run (the seeded one names a real address)."""
+    return Settings(
+        database_url=database_url,
+        jwt_key_file=key_file,
+        gc_freeze_after_start=False,
+        webhook_worker=False,
+    )
+
+
 SEED = int(os.environ.get("REGISTRY_FUZZ_SEED", "20260101"))
 
 
@@ -66,7 +79,8 @@ class Profile:
 BANK = Profile(
     "bank",
     "bank",
-    "lookup sync flags:write disputes:write recovery:write holds:write holds:respond",
+    "lookup sync flags:write disputes:write recovery:write holds:write holds:respond"
+    " webhooks:manage",
     (("VCB", "970436"), ("ACB", "ACB")),
 )
 POLICE = Profile(
@@ -107,6 +121,9 @@ SEMANTIC_VALIDATION: dict[tuple[str, str], str] = {
     "EMVCo payload with a valid CRC-16)",
     ("POST", "/v1/public/reports"): "SPEC §3 subjects; amount_vnd strict int (5.0 is an "
     "integer to JSON Schema)",
+    ("POST", "/v1/webhooks"): "the url must be https to a host that resolves to public "
+    "addresses only (SPEC §11); JSON Schema cannot say which hosts do",
+    ("GET", "/v1/webhooks/{hook_id}/deliveries"): "cursor is an opaque server-issued token",
 }
 # State changes need If-Match (SPEC §5): a schema-valid request without it is a 428 and one
 # with a stale or made-up ETag a 412 (RFC 9110 §13.1.1), which positive_data_acceptance does
@@ -121,6 +138,8 @@ PRECONDITIONED = (
     ("POST", "/v1/holds/{hold_id}/release"),
     ("POST", "/v1/holds/{hold_id}/return"),
     ("POST", "/v1/holds/{hold_id}/cancel"),
+    ("DELETE", "/v1/webhooks/{hook_id}"),
+    ("POST", "/v1/webhooks/{hook_id}/rotate-secret"),
 )
 POSITIVE_DEFAULT = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # object_level_authorization: objects every holder of the scope may read by SPEC §6, which
@@ -208,6 +227,10 @@ async def _seed_records(h: httpx.AsyncClient, callers: dict[str, Caller], world:
     )
     assert recorded.status_code == 200, recorded.text
 
+    # An address literal: the check needs no DNS (the worker is off, nothing is sent).
+    hook = {"url": "https://8.8.8.8/registry-hook", "events": ["customer.listed", "ping"]}
+    webhook = await _created(h, vcb, "/v1/webhooks", hook)
+    world.add("hook_ids", webhook["id"])
     keys = [r["subject"]["key"] for r in (confirmed, confirmed2, reported, by_vcb, to_withdraw)]
     world.add("keys", *keys)
     world.add("flag_ids", *(r["id"] for r in (confirmed, confirmed2, reported, by_vcb)))
@@ -274,6 +297,7 @@ def _dictionary_bindings(world: World) -> dict[str, Any]:
         "path.dispute_id": "dispute_ids",
         "path.warning_id": "warning_ids",
         "path.hold_id": "hold_ids",
+        "path.hook_id": "hook_ids",
         "query.cursor": "cursors",
         "header.If-Match": "etags",
         "path.period": "periods",
