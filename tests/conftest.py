@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app
 from tests import databases
+from tests.browser_support import browser  # noqa: F401 (the fixture of every browser test)
 
 
 @pytest.hookimpl(tryfirst=True)

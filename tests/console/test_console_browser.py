@@ -6,7 +6,6 @@ critical violation) and photographed into ``test-artefacts/console/``."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +17,9 @@ import pytest
 
 from tests.blackbox.server import Server, serving
 from tests.blackbox.test_registry_story import auth, caller
+from tests.browser_support import ARTEFACTS_ROOT, accessible
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTEFACTS = Path(os.environ.get("REGISTRY_TEST_ARTEFACTS", "test-artefacts")) / "console"
+ARTEFACTS = ARTEFACTS_ROOT / "console"
 PASSWORD = "correct horse battery staple"
 
 
@@ -28,28 +27,6 @@ PASSWORD = "correct horse battery staple"
 def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server]:
     with serving(database_url, key_file, tmp_path) as srv:
         yield srv
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def accessible(page: Any, name: str) -> None:
-    """No serious or critical axe-core violation; a screenshot of the page either way."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
-    violations = Axe().run(page).response["violations"]
-    bad = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
-    assert not bad, (name, bad)
 
 
 def fresh_code(secret: str, after: int) -> tuple[str, int]:

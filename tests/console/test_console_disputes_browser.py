@@ -12,9 +12,9 @@ import httpx
 
 from tests.blackbox.server import Server
 from tests.blackbox.test_registry_story import auth, caller
-from tests.console.test_console_browser import Person, accessible, browser, server
+from tests.console.test_console_browser import Person, accessible, server
 
-__all__ = ["browser", "server"]  # the fixtures, shared with the console's browser story
+__all__ = ["server"]  # the fixture, shared with the console's browser story
 
 ACCOUNT = {"kind": "bank_account", "institution": "VCB", "identifier": "0011002345678"}
 

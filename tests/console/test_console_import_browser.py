@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from app.console.i18n import VIETNAM
 from tests.blackbox.server import Server, serving
@@ -22,7 +23,6 @@ from tests.blackbox.test_registry_story import auth, caller
 from tests.console.test_console_browser import ARTEFACTS, Person, accessible
 
 # The story's browser fixture, re-exported so that pytest finds it here.
-from tests.console.test_console_browser import browser as browser
 
 CSV = (
     "kind,institution,identifier,category,description,amount_lost_vnd\n"
@@ -82,6 +82,8 @@ def running_page_checks(page: Any, server: Server, imports_dir: Path) -> None:
     with page.expect_event("load", timeout=10_000):
         pass  # refresh.js reloads the page after 2 s
     page.click("a[href$='?refresh=off']")
+    page.wait_for_url("**?refresh=off")
+    expect(page.locator("#import-status.running")).to_have_count(1)
     assert page.locator("#auto-refresh, script[src$='refresh.js']").count() == 0
     accessible(page, "import-running-no-refresh")
 
@@ -126,6 +128,6 @@ def test_upload_report_confirm_progress_and_a_filtered_queue(
     page.fill("#reported_to", today)
     page.click("form.filters button[type=submit]")
     assert "reporter_kind=bank" in page.url
-    assert page.locator("main tbody tr").count() == 2
+    expect(page.locator("main tbody tr")).to_have_count(2)
     accessible(page, "queue-filtered")
     running_page_checks(page, server, imports_dir)

@@ -10,13 +10,14 @@ import csv
 import io
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.blackbox.server import Server
 from tests.blackbox.test_registry_story import caller
-from tests.console.test_console_browser import (  # noqa: F401  (fixtures)
+from tests.console.test_console_browser import (  # noqa: F401  (the server fixture)
     ARTEFACTS,
     Person,
     accessible,
-    browser,
     server,
 )
 
@@ -35,7 +36,7 @@ def csp_complaints(page: Any) -> list[str]:
 
 def test_officer_freezes_and_regulator_downloads_the_report(
     server: Server,  # noqa: F811  (the fixture imported above)
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     caller(server, "VCB", "bank", "VCB")
     server.cli("org", "create", "--code", "SBV", "--name", "NHNN", "--kind", "regulator")
@@ -53,7 +54,7 @@ def test_officer_freezes_and_regulator_downloads_the_report(
     page.fill("#note", "phong tỏa theo yêu cầu của cơ quan công an")
     page.click("main form[action='/console/recovery'] button[type=submit]")
     assert page.url.endswith("/console/recovery?recorded=1"), page.url
-    assert page.locator("p.notice").count() == 1
+    expect(page.locator("p.notice")).to_have_count(1)  # waits for the page to load
     entries = page.locator("#entries").inner_text()
     assert "8.000.000 ₫" in entries and "HS-2026-117" in entries
     held = page.locator("#case-totals").inner_text()
@@ -75,7 +76,7 @@ def test_officer_freezes_and_regulator_downloads_the_report(
     blocked = csp_complaints(page)
     page.click("header a[href='/console/reports']")
     page.click("main form button[type=submit]")  # the current half-year, preselected
-    assert page.locator("figure.chart svg").count() == 8
+    expect(page.locator("figure.chart svg")).to_have_count(8)
     frozen = page.locator(".card", has_text="Tiền bị phong tỏa").locator(".value").inner_text()
     assert frozen == "8.000.000"
     # The report's stylesheet applied, from the served file: cards laid out as a row.

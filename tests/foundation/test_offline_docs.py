@@ -213,17 +213,6 @@ def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server
     srv.stop()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 class Offline:
     """A page that may reach only ``base``: every other request is aborted and recorded."""
 
@@ -298,7 +287,7 @@ def test_problem_pages_render_styled_offline_and_link_to_each_other(
     assert page.evaluate("document.documentElement.lang") == "en"
     # The inline stylesheet applied: its hash in the CSP is right.
     assert page.evaluate("getComputedStyle(document.body).maxWidth") == "736px"
-    page.get_by_role("link", name="cursor-ahead").click()
+    page.get_by_role("link", name="cursor-ahead", exact=True).click()
     page.wait_for_url(f"{server.url}/problems/cursor-ahead")
     assert (
         page.get_by_role("heading", level=1).inner_text()

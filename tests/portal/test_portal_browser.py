@@ -7,7 +7,6 @@ phone (390×844) and desktop widths into ``test-artefacts/portal/``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,12 @@ import pytest
 from app.identifiers.vietqr import build_vietqr
 from tests.blackbox.server import Server, serving
 from tests.blackbox.test_registry_story import auth, caller
+from tests.browser_support import ARTEFACTS_ROOT
+from tests.browser_support import accessible as check_page
 from tests.console.test_console_browser import Person
 from tests.portal.support import qr_png
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTEFACTS = Path(os.environ.get("REGISTRY_TEST_ARTEFACTS", "test-artefacts")) / "portal"
+ARTEFACTS = ARTEFACTS_ROOT / "portal"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 LISTED = "0011002345678"
@@ -34,30 +34,8 @@ def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server
         yield srv
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
 def accessible(page: Any, name: str) -> None:
-    """No serious or critical axe-core violation; a full-page screenshot either way."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
-    violations = Axe().run(page).response["violations"]
-    bad = [
-        (v["id"], [n["target"] for n in v["nodes"]])
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, (name, bad)
+    check_page(page, name, "portal")
 
 
 def check_account(page: Any, url: str, account: str) -> None:
