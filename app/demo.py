@@ -238,8 +238,9 @@ def demo_lines(info: DemoInfo) -> list[str]:
         lines.append(f"  client_secret  {caller['client_secret']}")
     lines += [
         "",
-        f"Public portal (no account): {info.base_url}/  check an account, read the scam",
-        "methods, report a scam (the report reaches /console/citizen-reports).",
+        f"Public portal (no account): {info.base_url}/",
+        "  check an account, read the scam methods, report a scam (the report",
+        "  reaches /console/citizen-reports).",
         "",
         f"Staff console: {info.base_url}/console/  Each demo user enrols once at",
         "their link (a password and an authenticator app), then signs in:",

@@ -64,7 +64,7 @@ HoldId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{
 Cursor = Annotated[str | None, Query(max_length=200)]
 HOLD_SCOPES = (Scope.HOLDS_WRITE, Scope.HOLDS_RESPOND, Scope.HOLDS_CONFIRM, Scope.HISTORY_READ)
 PAGE = 50
-HoldAction = Literal[
+HoldChange = Literal[
     "held", "no_funds", "no_such_account", "confirm", "release", "return", "cancel"
 ]
 
@@ -243,7 +243,7 @@ async def change_hold_form(
     request: Request,
     staff: SignedIn,
     hold_id: HoldId,
-    action: Annotated[HoldAction, Form()],
+    change: Annotated[HoldChange, Form()],
     version: Annotated[int, Form(ge=1, le=2**31)],
     amount: Annotated[Text, Form(max_length=30)] = "",
     case_reference: Annotated[Text, Form(max_length=64)] = "",
@@ -257,7 +257,7 @@ async def change_hold_form(
     _ = gettext_for(request, None)
     try:
         async with writing(request, staff.actor) as uow:
-            await _change(uow, hold_id, action, amount, case_reference, etag(version))
+            await _change(uow, hold_id, change, amount, case_reference, etag(version))
     except AmountNotWhole:
         message = _("The amount must be a whole number of đồng, such as 8.000.000.")
         return await _hold(request, staff, hold_id, str(message), None, 422)
@@ -276,23 +276,23 @@ async def change_hold_form(
 async def _change(
     uow: UnitOfWork,
     hold_id: str,
-    action: str,
+    change: str,
     amount: str,
     case_reference: str,
     if_match: str,
 ) -> None:
-    """The service call of one console action (each checks who may, as for the API)."""
-    if action == "held":
+    """The service call of one console change (each checks who may, as for the API)."""
+    if change == "held":
         await respond_hold(
             uow, hold_id, HoldHeld(outcome="held", held_vnd=parse_amount(amount)), if_match
         )
-    elif action in ("no_funds", "no_such_account"):
-        await respond_hold(uow, hold_id, HoldDeclined(outcome=action), if_match)
-    elif action == "confirm":
+    elif change in ("no_funds", "no_such_account"):
+        await respond_hold(uow, hold_id, HoldDeclined(outcome=change), if_match)
+    elif change == "confirm":
         await confirm_hold(uow, hold_id, HoldConfirm(case_reference=case_reference), if_match)
-    elif action == "release":
+    elif change == "release":
         await release_hold(uow, hold_id, _positive(amount), if_match)
-    elif action == "return":
+    elif change == "return":
         await return_hold(uow, hold_id, _positive(amount), if_match)
     else:
         await cancel_hold(uow, hold_id, if_match)

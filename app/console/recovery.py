@@ -39,7 +39,7 @@ router = APIRouter(prefix="/console", include_in_schema=False, route_class=Conso
 
 PAGE = 50
 Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$")]
-IdempotencyKey = Annotated[str, Form(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+IdempotencyKey = Annotated[Text, Form(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 @router.get("/recovery")

@@ -7,6 +7,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
+from app.audit.vocabulary import Action
 from app.reports.periods import Window
 from app.reports.repository import HoldEvent
 from app.reports.schemas import HoldFigures
@@ -23,16 +24,16 @@ def hold_figures(events: Sequence[HoldEvent], window: Window) -> HoldFigures:
     returned_so_far: dict[str, int] = {}
     for event in events:
         step = 0
-        if event.action == "return":
+        if event.action == Action.RETURN:
             step = event.returned_vnd - returned_so_far.get(event.hold_id, 0)
             returned_so_far[event.hold_id] = event.returned_vnd
         if not window.start <= event.occurred_at < window.end:
             continue
         counts[event.action] += 1
         returned_vnd += step
-        if event.action == "held":
+        if event.action == Action.HELD:
             held_vnd += event.held_vnd
-        if event.action in ("held", "declined") and event.responded_at is not None:
+        if event.action in (Action.HELD, Action.DECLINED) and event.responded_at is not None:
             hours.append((event.responded_at - event.created_at).total_seconds() / SECONDS_PER_HOUR)
     return HoldFigures(
         requested=counts["requested"],

@@ -44,7 +44,7 @@ async def _change(
     page = await http.get(f"/console/holds/{hold_id}")
     versions = VERSION.findall(page.text) if page.status_code == 200 else ["1"]
     csrf = csrf_of((await http.get("/console/holds")).text)
-    data = {"csrf": csrf, "action": action, "version": versions[0], **fields}
+    data = {"csrf": csrf, "change": action, "version": versions[0], **fields}
     return await http.post(f"/console/holds/{hold_id}/change", data=data)
 
 
@@ -118,7 +118,7 @@ async def test_stale_pages_csrf_double_submits_and_bad_amounts(
         assert hostile.status_code == 303
         hold_id = HOLD_LINK.search(first.headers["location"]).group(1)  # type: ignore[union-attr]
         detail = await vcb.get(f"/console/holds/{hold_id}")
-        stale = {"csrf": csrf_of(detail.text), "action": "held", "version": "1", "amount": "1"}
+        stale = {"csrf": csrf_of(detail.text), "change": "held", "version": "1", "amount": "1"}
         assert (await _change(acb, hold_id, "cancel")).status_code == 303
         refused = await vcb.post(f"/console/holds/{hold_id}/change", data=stale)
         assert refused.status_code in (409, 412)

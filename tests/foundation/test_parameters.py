@@ -25,6 +25,10 @@ PATH_VALUES = {
     "slug": "not-found",
     "user_id": ZERO_ID,
     "hook_id": ZERO_ID,
+    "hold_id": ZERO_ID,
+    "job_id": "x" * 43,
+    "report_id": ZERO_ID,
+    "bulletin_id": ZERO_ID,
     "token": "x" * 43,
 }
 ACCOUNT = {"kind": "bank_account", "institution": "VCB", "identifier": "0011002345678"}
@@ -39,9 +43,9 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 
 
 def unknown(response: httpx.Response, name: str) -> bool:
-    if response.request.url.path.startswith("/console"):
-        # The console answers in HTML, the same 422 naming the parameter.
-        return response.status_code == 422 and f"query.{name}" in response.text
+    if response.headers.get("content-type", "").startswith("text/html"):
+        # The console and the portal answer in HTML, the same 422 naming the parameter.
+        return response.status_code == 422 and name in response.text
     if response.request.url.path == "/v1/oauth/token":
         # RFC 6749 §5.2 there (SPEC §8 "Token endpoint"): invalid_request naming it.
         body = response.json()
