@@ -3,6 +3,7 @@ and the VietQR lookup answer the same subject with the same bytes (app.subjects.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
@@ -42,6 +43,11 @@ async def framework_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with LifespanManager(application, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
+            # As a load balancer would: a process just started serves once it is ready.
+            for _ in range(100):
+                if (await c.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
             yield c
 
 
