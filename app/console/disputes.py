@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from app.auth.scopes import Scope
 from app.console.auth import SignedIn, need
-from app.console.pages import Lang, gettext_for, render
+from app.console.pages import Lang, first_error, gettext_for, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
 from app.db.session import writing
@@ -222,7 +222,7 @@ async def open_dispute_form(
         )
         answer = await idempotent_create(request, staff.actor, body, create, key=idempotency_key)
     except ValidationError as exc:
-        return _new_dispute(request, staff, form, _first_error(exc), None, 422)
+        return _new_dispute(request, staff, form, first_error(exc), None, 422)
     except AppError as exc:
         if exc.status >= 500:
             raise
@@ -231,11 +231,6 @@ async def open_dispute_form(
         return _new_dispute(request, staff, form, error, None, exc.status, open_id)
     dispute_id = json.loads(bytes(answer.body))["id"]
     return RedirectResponse(f"/console/disputes/{dispute_id}", status_code=303)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 @router.get("/disputes/{dispute_id}")

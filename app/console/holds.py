@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from app.auth.scopes import Scope
 from app.console.auth import SignedIn, need
 from app.console.i18n import AmountNotWhole, parse_amount
-from app.console.pages import Lang, gettext_for, render
+from app.console.pages import Lang, first_error, gettext_for, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
 from app.db.session import writing
@@ -183,18 +183,13 @@ async def request_hold_form(
         message = _("The amount must be a whole number of đồng, such as 8.000.000.")
         return _new_hold(request, staff, form, str(message), None, 422)
     except ValidationError as exc:
-        return _new_hold(request, staff, form, _first_error(exc), None, 422)
+        return _new_hold(request, staff, form, first_error(exc), None, 422)
     except AppError as exc:
         if exc.status >= 500:
             raise
         return _new_hold(request, staff, form, exc.detail, None, exc.status)
     hold_id = json.loads(bytes(answer.body))["id"]
     return RedirectResponse(f"/console/holds/{hold_id}", status_code=303)
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
 
 
 @router.get("/holds/{hold_id}")
@@ -262,7 +257,7 @@ async def change_hold_form(
         message = _("The amount must be a whole number of đồng, such as 8.000.000.")
         return await _hold(request, staff, hold_id, str(message), None, 422)
     except ValidationError as exc:
-        return await _hold(request, staff, hold_id, _first_error(exc), None, 422)
+        return await _hold(request, staff, hold_id, first_error(exc), None, 422)
     except (StaleVersion, HoldStateConflict) as exc:
         message = _("This hold has changed since you read it; here it is as it is now.")
         return await _hold(request, staff, hold_id, f"{message} ({exc.detail})", None, exc.status)

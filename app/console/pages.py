@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from app.console.cookies import remember_language
 from app.console.i18n import LANG_COOKIE, pick_locale, translations, vietnam_time, vnd
@@ -102,3 +103,9 @@ def render(
 
 def gettext_for(request: Request, lang: str | None) -> Any:
     return translations(locale_of(request, lang)).gettext
+
+
+def first_error(exc: ValidationError) -> str:
+    """A form's first validation error, as the page shows it: ``loc: message``."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from app.auth.scopes import Scope
 from app.console.auth import SignedIn, need
 from app.console.disputes import may_open_for
-from app.console.pages import Lang, gettext_for, locale_of, render
+from app.console.pages import Lang, first_error, gettext_for, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
 from app.db.session import writing
@@ -202,8 +202,7 @@ async def report_flag(
 
 def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return first_error(exc)
     return "the amount must be a whole number of đồng"
 
 
