@@ -34,7 +34,7 @@ async def readyz(request: Request) -> Any:
         return _unready(f"schema at {version}, expected {runtime.schema_head}")
     if runtime.mirror.state_error is not None:
         return _unready(runtime.mirror.state_error)
-    if not runtime.mirror.fresh:
+    if not await runtime.mirror.ensure_fresh():
         return _unready("listing index is stale")
     return {"status": "ready", "schema": version, "registry_version": runtime.mirror.seq}
 

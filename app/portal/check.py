@@ -9,7 +9,6 @@ touched: public checks are counted apart (``app.portal.counter``).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from app.errors import InvalidInput, ServiceUnavailable
@@ -64,10 +63,7 @@ async def public_answer(runtime: Runtime, key: str, amount_vnd: int | None = Non
     citizen waits one query rather than being told to come back; still stale (database
     unreachable, or the state disagrees with the chain), the answer is a 503."""
     mirror = runtime.mirror
-    if not mirror.fresh and mirror.state_error is None:
-        with contextlib.suppress(Exception):  # unreachable: answered 503 just below
-            await mirror.refresh()
-    if not mirror.fresh:
+    if not await mirror.ensure_fresh():
         raise ServiceUnavailable("listing index is not in step with the database")
     answer = lookup_answer(key, mirror.listing(key), mirror.seq)
     level = level_of(int(answer["risk_level"]))

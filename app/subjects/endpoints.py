@@ -46,9 +46,9 @@ router = APIRouter(tags=["lookup"])
 history_router = APIRouter(tags=["subjects"])
 
 
-def _fresh_mirror(request: Request) -> RegistryMirror:
+async def _fresh_mirror(request: Request) -> RegistryMirror:
     mirror: RegistryMirror = request.app.state.runtime.mirror
-    if not mirror.fresh:
+    if not mirror.fresh and not await mirror.ensure_fresh():
         # Better no answer than an "allow" that may be older than the freshness bound.
         raise ServiceUnavailable("listing index is not in step with the database")
     return mirror
@@ -66,7 +66,7 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> Response:
     `+84912345678` are the same subject. The answer never names reporters, cases or holders.
     `registry_version` says how fresh the answer is.
     """
-    _fresh_mirror(request)
+    await _fresh_mirror(request)
     key = identify(body).key
     runtime = request.app.state.runtime
     await runtime.limiter.check_identifiers(actor, [key])
@@ -83,7 +83,7 @@ async def lookup(request: Request, body: SubjectIn, actor: Looker) -> Response:
 async def lookup_batch(request: Request, body: BatchLookupRequest, actor: Looker) -> Response:
     """Check 1-1,000 subjects at once; answers keep the order of `items`, and an invalid
     item gets its own `error` entry instead of failing the batch."""
-    _fresh_mirror(request)
+    await _fresh_mirror(request)
     payload = await answer_batch(request.app.state.runtime, actor, body.items)
     return Response(payload, media_type="application/json")
 
@@ -96,7 +96,7 @@ async def lookup_batch(request: Request, body: BatchLookupRequest, actor: Looker
 async def lookup_vietqr(request: Request, body: VietQRLookupRequest, actor: Looker) -> Response:
     """Check the payee of a VietQR code: send the scanned string as `payload`. A bad CRC or
     structure is a 422 saying why. The answer adds the decoded BIN, account and amount."""
-    _fresh_mirror(request)
+    await _fresh_mirror(request)
     try:
         qr = parse_vietqr(body.payload)
     except InvalidVietQR as exc:

@@ -95,7 +95,7 @@ class LookupFastPath:
         actor = await authenticate(runtime, _header(scope, b"authorization"))
         if ApiScope.LOOKUP not in actor.scopes:
             raise InsufficientScope(ApiScope.LOOKUP)
-        if not runtime.mirror.fresh:
+        if not runtime.mirror.fresh and not await runtime.mirror.ensure_fresh():
             raise ServiceUnavailable("listing index is not in step with the database")
         if isinstance(request, list):
             return await answer_batch(runtime, actor, request)

@@ -58,6 +58,7 @@ class RegistryMirror:
         # Why the subject table disagrees with the chain (found at load), or None.
         self.state_error: str | None = None
         self._lock = asyncio.Lock()
+        self._catch_up: asyncio.Task[None] | None = None
 
     def listing(self, key: str) -> Listing:
         """The lookup-relevant state of ``key`` (``UNLISTED`` when it is not listed)."""
@@ -68,6 +69,28 @@ class RegistryMirror:
     def fresh(self) -> bool:
         """Lookups may be answered: in step with the database, and with the chain."""
         return self.state_error is None and time.monotonic() - self.synced_at <= self.max_staleness
+
+    async def ensure_fresh(self) -> bool:
+        """Whether lookups may be answered, catching up first if the last poll is late.
+
+        A busy process (a long request, a slow disk) can miss its poll; then one query
+        brings the index up to date rather than every caller getting a 503. Concurrent
+        callers share one catch-up task, and a caller that gives up (the bound passed)
+        does not cancel it for the others. Still stale (database unreachable within the
+        bound, or the state disagrees with the chain): False, and the caller answers 503."""
+        if self.fresh:
+            return True
+        if self.state_error is not None:
+            return False
+        task = self._catch_up
+        if task is None or task.done():
+            task = self._catch_up = asyncio.create_task(self.refresh(), name="index-catch-up")
+            task.add_done_callback(_retrieve)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.max_staleness)
+        except Exception:  # unreachable or too slow: stale, and the caller answers 503
+            return False
+        return self.fresh
 
     async def load(self) -> None:
         """Full load at start: head, listed subjects, principals.
@@ -210,6 +233,12 @@ class RegistryMirror:
                 await self.refresh()
             except Exception:  # any database fault: keep polling, stay visibly stale
                 log.warning("mirror refresh failed", exc_info=True)
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Mark a catch-up's failure as seen: its callers were already answered 503."""
+    if not task.cancelled():
+        task.exception()
 
 
 def subject_index_state(subject: Subject) -> dict[str, Any]:
