@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from app.auth.actor import Actor
 from app.db.engine import Database
+from app.db.periodic import every
 from app.db.types import utcnow
 from app.db.unit_of_work import Refreshable, unit_of_work
 from app.flags.service import expire_flags
 from app.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 
 async def expire_due_flags(
@@ -30,15 +26,10 @@ async def expire_due_flags(
 
 
 async def run_expiry(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(runtime.settings.expiry_interval_seconds)
-        if runtime.mirror.state_error is not None:
-            # As for requests: no change is built on rows that disagree with the chain.
-            log.warning("flag expiry paused: %s", runtime.mirror.state_error)
-            continue
-        try:
-            expired = await expire_due_flags(runtime.db, mirror=runtime.mirror)
-            if expired:
-                log.info("expired %d unconfirmed flags", expired)
-        except Exception:  # a database fault: try again next interval
-            log.warning("flag expiry failed", exc_info=True)
+    await every(
+        runtime.settings.expiry_interval_seconds,
+        lambda: expire_due_flags(runtime.db, mirror=runtime.mirror),
+        name="flag expiry",
+        done="expired %d unconfirmed flags",
+        paused=lambda: runtime.mirror.state_error,
+    )

@@ -10,21 +10,18 @@ holder (told by its status) or police release it.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime
 
 from app.audit.vocabulary import Action
 from app.auth.actor import Actor
 from app.db.engine import Database
+from app.db.periodic import every
 from app.db.types import utcnow
 from app.db.unit_of_work import Refreshable, UnitOfWork, unit_of_work
 from app.holds.repository import HoldRepository
 from app.holds.service import hold_change, notify_hold
 from app.runtime import Runtime
 from app.webhooks.events import EventType
-
-log = logging.getLogger(__name__)
 
 
 async def lapse_holds(uow: UnitOfWork, now: datetime, limit: int = 500) -> int:
@@ -63,14 +60,10 @@ async def lapse_due_holds(
 
 
 async def run_lapsing(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(runtime.settings.expiry_interval_seconds)
-        if runtime.mirror.state_error is not None:
-            log.warning("hold lapsing paused: %s", runtime.mirror.state_error)
-            continue
-        try:
-            lapsed = await lapse_due_holds(runtime.db, mirror=runtime.mirror)
-            if lapsed:
-                log.info("lapsed %d unconfirmed holds", lapsed)
-        except Exception:  # a database fault: try again next interval
-            log.warning("hold lapsing failed", exc_info=True)
+    await every(
+        runtime.settings.expiry_interval_seconds,
+        lambda: lapse_due_holds(runtime.db, mirror=runtime.mirror),
+        name="hold lapsing",
+        done="lapsed %d unconfirmed holds",
+        paused=lambda: runtime.mirror.state_error,
+    )

@@ -4,16 +4,14 @@ pass in ``registry expire``. Sessions are not chained: deleting them changes no 
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime, timedelta
 
 from app.config import Settings
 from app.db.engine import Database
+from app.db.periodic import every
 from app.db.unit_of_work import unchained_write
 from app.users.repository import SessionRepository
 
-log = logging.getLogger(__name__)
 KEPT = timedelta(days=1)
 INTERVAL_SECONDS = 3600.0
 
@@ -34,11 +32,9 @@ async def delete_old_sessions(db: Database, settings: Settings, now: datetime) -
 async def run_session_cleanup(db: Database, settings: Settings) -> None:
     from app.db.types import utcnow
 
-    while True:
-        await asyncio.sleep(INTERVAL_SECONDS)
-        try:
-            deleted = await delete_old_sessions(db, settings, utcnow())
-            if deleted:
-                log.info("deleted %d old console sessions", deleted)
-        except Exception:  # a database fault: try again next interval
-            log.warning("console session cleanup failed", exc_info=True)
+    await every(
+        INTERVAL_SECONDS,
+        lambda: delete_old_sessions(db, settings, utcnow()),
+        name="console session cleanup",
+        done="deleted %d old console sessions",
+    )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,10 +29,9 @@ from app.audit.schemas import StateMismatch
 from app.audit.vocabulary import Action, Change, EntityType
 from app.auth.actor import Actor
 from app.db.engine import Database
+from app.db.periodic import every
 from app.db.unit_of_work import unit_of_work
 from app.models import ChangeEvent, Warning
-
-log = logging.getLogger(__name__)
 
 _BATCH = 2000
 # At most this many warnings per seal: the seal holds the chain's lock while it reads them.
@@ -222,14 +220,12 @@ async def verify_seals(session: AsyncSession) -> tuple[StateMismatch | None, int
 
 async def run_sealing(db: Database, interval: float, lag_seconds: float) -> None:
     """The loop inside ``registry serve``."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            sealed = await seal_warnings(db, lag_seconds=lag_seconds)
-            if sealed:
-                log.info("sealed %d warnings", sealed)
-        except Exception:  # a database fault: try again next interval
-            log.warning("sealing warnings failed", exc_info=True)
+    await every(
+        interval,
+        lambda: seal_warnings(db, lag_seconds=lag_seconds),
+        name="warning sealing",
+        done="sealed %d warnings",
+    )
 
 
 async def _seal_once() -> int:
