@@ -148,7 +148,9 @@ async def _drive(app: FastAPI, token: str, requests: list[bytes]) -> float:
     return spent
 
 
-async def measure(requests: int, rounds: int, workdir: Path) -> dict[str, Any]:
+async def measure(
+    requests: int, rounds: int, workdir: Path, *, control: bool = False
+) -> dict[str, Any]:
     url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     scrape_token = secrets.token_urlsafe(24)
     common: dict[str, Any] = {
@@ -161,7 +163,11 @@ async def measure(requests: int, rounds: int, workdir: Path) -> dict[str, Any]:
         "token_ttl_seconds": 86400,
     }
     apps = {
-        "on": create_app(Settings(**common, metrics_enabled=True, metrics_token=scrape_token)),
+        # The control run: both sides without metrics, so any "overhead" is the harness's
+        # own bias between its two sides (which one wrote the data, which started first).
+        "on": create_app(
+            Settings(**common, metrics_enabled=not control, metrics_token=scrape_token)
+        ),
         "off": create_app(Settings(**common, metrics_enabled=False)),
     }
     work = bodies(1000) * (requests // 1000 or 1)
@@ -198,6 +204,7 @@ async def measure(requests: int, rounds: int, workdir: Path) -> dict[str, Any]:
         "cpu_us_per_lookup_off": statistics.median(r["off"] for r in results),
         "median_overhead": median,
         "spread": [min(overheads), max(overheads)],
+        "control": control,
         "limit": LIMIT,
         "pass": median <= LIMIT,
     }
@@ -208,11 +215,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20000, help="lookups per side per round")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="write the result here")
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="metrics off on both sides: measures the harness's own bias (should be ~0)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         upgrade_to_head(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")  # runs its own loop
-        result = asyncio.run(measure(args.requests, args.rounds, Path(tmp)))
+        result = asyncio.run(measure(args.requests, args.rounds, Path(tmp), control=args.control))
     verdict = "PASS" if result["pass"] else "FAIL"
+    if args.control:
+        verdict = "CONTROL (metrics off on both sides; the overhead is the harness's bias)"
     print(
         f"{verdict} metrics CPU per lookup: on {result['cpu_us_per_lookup_on']:.1f} us, off"
         f" {result['cpu_us_per_lookup_off']:.1f} us, median overhead"
