@@ -45,6 +45,19 @@ class Server:
         assert done.returncode == 0, done.stderr.decode()
         return json.loads(done.stdout)
 
+    def token_for_new_org(self, code: str, kind: str, institution: str | None, scopes: str) -> str:
+        """Create an organisation and a client with the CLI; the client's access token."""
+        args = ["org", "create", "--code", code, "--name", code, "--kind", kind]
+        self.cli(*args, *(["--institution", institution] if institution else []))
+        client = self.cli("client", "create", "--org", code, "--scopes", scopes)
+        answer = httpx.post(
+            f"{self.url}/v1/oauth/token",
+            auth=(client["client_id"], client["client_secret"]),
+            data={"grant_type": "client_credentials"},
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
     def start(self, log_dir: Path) -> None:
         self.log = log_dir / f"server-{self.port}.log"
         self.process = subprocess.Popen(

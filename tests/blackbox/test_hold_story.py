@@ -60,19 +60,10 @@ def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[Server
 
 
 def callers(srv: Server) -> dict[str, Headers]:
-    out = {}
-    for code, (kind, institution, scopes) in ORGS.items():
-        args = ["org", "create", "--code", code, "--name", code, "--kind", kind]
-        srv.cli(*args, *(["--institution", institution] if institution else []))
-        client = srv.cli("client", "create", "--org", code, "--scopes", scopes)
-        token = httpx.post(
-            f"{srv.url}/v1/oauth/token",
-            auth=(client["client_id"], client["client_secret"]),
-            data={"grant_type": "client_credentials"},
-        )
-        assert token.status_code == 200, token.text
-        out[code] = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    return out
+    return {
+        code: {"Authorization": f"Bearer {srv.token_for_new_org(code, *org)}"}
+        for code, org in ORGS.items()
+    }
 
 
 def subscribe(http: httpx.Client, who: dict[str, Headers], receiver: Receiver) -> dict[str, Json]:

@@ -25,23 +25,15 @@ def _env(database_url: str, key_file: Path, tmp_path: Path, poll: str) -> dict[s
     )
 
 
-def _token(srv: Server, code: str, kind: str, institution: str | None, scopes: str) -> str:
-    args = ["org", "create", "--code", code, "--name", code, "--kind", kind]
-    srv.cli(*args, *(["--institution", institution] if institution else []))
-    client = srv.cli("client", "create", "--org", code, "--scopes", scopes)
-    answer = httpx.post(
-        f"{srv.url}/v1/oauth/token",
-        auth=(client["client_id"], client["client_secret"]),
-        data={"grant_type": "client_credentials"},
-    )
-    return str(answer.json()["access_token"])
-
-
 def _setup(srv: Server, receiver: Receiver) -> tuple[dict[str, str], dict[str, str], str]:
     """The holder bank subscribed to customer.listed; police who flag. Their headers and
     the webhook's secret."""
-    bank = {"Authorization": "Bearer " + _token(srv, "VCB", "bank", "VCB", "webhooks:manage")}
-    police = {"Authorization": "Bearer " + _token(srv, "C06", "police", None, "flags:write")}
+    bank = {
+        "Authorization": "Bearer " + srv.token_for_new_org("VCB", "bank", "VCB", "webhooks:manage")
+    }
+    police = {
+        "Authorization": "Bearer " + srv.token_for_new_org("C06", "police", None, "flags:write")
+    }
     hook = httpx.post(
         f"{srv.url}/v1/webhooks",
         json={"url": receiver.url, "events": ["customer.listed"]},
