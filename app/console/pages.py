@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from app.console.cookies import remember_language
 from app.console.i18n import LANG_COOKIE, pick_locale, translations, vietnam_time, vnd
+from app.console.statuses import category_name, status_name
 
 _TEMPLATES = Path(__file__).parent / "templates"
 ENV = Environment(
@@ -69,13 +70,20 @@ def render(
 ) -> HTMLResponse:
     """The page; ``scripted`` lets it load this service's own script files (never inline)."""
     locale = locale_of(request, lang)
-    gettext = translations(locale).gettext
+    catalogue = translations(locale)
+    gettext = catalogue.gettext
 
     def when(moment: datetime | None) -> str:
         return vietnam_time(moment, locale)
 
     def money(amount: int | None) -> str:
         return vnd(amount, locale)
+
+    def named(word: str) -> str:
+        return status_name(catalogue, word)
+
+    def category(code: str) -> str:
+        return category_name(locale, code)
 
     # Where the language switch comes back to: this page if it can be fetched again.
     here = request.url.path if request.method == "GET" else "/console/"
@@ -92,6 +100,8 @@ def render(
         "_": gettext,
         "when": when,
         "money": money,
+        "status_name": named,
+        "category_name": category,
     }
     html = ENV.get_template(template).render(values)
     headers = SCRIPTED_HEADERS if scripted else SECURITY_HEADERS

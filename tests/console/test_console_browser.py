@@ -85,7 +85,7 @@ def test_analyst_bank_officer_and_auditor_at_work(server: Server, browser: Any) 
     accessible(page, "flag")
     page.fill("#reason", "victim statement on file")
     page.click("button[value=confirm]")
-    assert page.locator("#flag-status").inner_text() == "confirmed"
+    assert page.locator("#flag-status").get_attribute("data-status") == "confirmed"
     page.goto(f"{server.url}/console/search?q=0912345678")
     accessible(page, "search")
     answer = http.post("/v1/lookup", json=subject, headers=auth(bank)).json()

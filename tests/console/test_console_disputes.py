@@ -61,7 +61,8 @@ async def test_a_bank_officer_opens_and_a_police_supervisor_upholds(
         location = opened.headers["location"]
         dispute_id = location.rsplit("/", 1)[1]
         page = await http.get(location)
-        assert page.status_code == 200 and 'id="dispute-status">open' in page.text
+        assert page.status_code == 200
+        assert 'id="dispute-status" data-status="open">Đang xử lý' in page.text
         assert "/decide" not in page.text  # an opener does not decide
         mine = await http.get("/console/disputes")
         assert dispute_id in mine.text and "Khiếu nại của chúng tôi" in mine.text
@@ -84,7 +85,8 @@ async def test_a_bank_officer_opens_and_a_police_supervisor_upholds(
         decided = await http.post(f"/console/disputes/{dispute_id}/decide", data=form)
         assert decided.status_code == 303, decided.text
         page = await http.get(f"/console/disputes/{dispute_id}")
-        assert 'id="dispute-status">upheld' in page.text and "refund proven" in page.text
+        assert 'id="dispute-status" data-status="upheld">Được chấp nhận' in page.text
+        assert "refund proven" in page.text
         # The same form again: the dispute changed since it was read.
         again = await http.post(f"/console/disputes/{dispute_id}/decide", data=form)
         assert again.status_code in (409, 412)

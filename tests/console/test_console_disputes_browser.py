@@ -40,7 +40,7 @@ def test_a_bank_officer_disputes_and_a_police_supervisor_upholds(
     accessible(page, "disputes-open")
     page.fill("#reason", "the customer shows the parcel was delivered and paid back")
     page.click("main button[type=submit]")
-    assert page.locator("#dispute-status").inner_text() == "open"
+    assert page.locator("#dispute-status").get_attribute("data-status") == "open"
     dispute_id = page.url.rsplit("/", 1)[1]
     accessible(page, "disputes-detail")
     page.click("header a[href='/console/disputes']")
@@ -58,7 +58,7 @@ def test_a_bank_officer_disputes_and_a_police_supervisor_upholds(
     accessible(page, "disputes-decide")
     page.fill("#note", "delivery receipt on file")
     page.click("button[value=upheld]")
-    assert page.locator("#dispute-status").inner_text() == "upheld"
+    assert page.locator("#dispute-status").get_attribute("data-status") == "upheld"
     accessible(page, "disputes-decided")
     looked = http.post("/v1/lookup", json=ACCOUNT, headers=auth(bank)).json()
     assert looked["action"] == "allow" and looked["under_dispute"] is False

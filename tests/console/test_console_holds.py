@@ -79,7 +79,7 @@ async def test_request_hold_confirm_return_close(app: FastAPI, client: httpx.Asy
         assert too_much.status_code == 422
         assert (await _change(vcb, hold_id, "return", amount="8.000.000")).status_code == 303
         closed = await acb.get(f"/console/holds/{hold_id}")
-        assert '<dd id="hold-status">closed' in closed.text
+        assert '<dd id="hold-status" data-status="closed">Đã đóng' in closed.text
     read = await client.get(f"/v1/holds/{hold_id}", headers=world.police.headers)
     assert (read.json()["status"], read.json()["returned_vnd"]) == ("closed", 8_000_000)
     key = "bank_account%3A970436%3A0011002345678"

@@ -83,7 +83,7 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     expect(page).to_have_url(re.compile(r"/console/holds/[0-9a-f-]{36}$"))
     after = datetime.now(UTC)
     hold_id = page.url.rsplit("/", 1)[1]
-    expect(page.locator("#hold-status")).to_have_text("requested")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "requested")
     expect(page.locator("h1")).to_contain_text(KEY)
     # The requester may cancel its request but not answer it.
     expect(page.locator("input[name=change][value=cancel]")).to_have_count(1)
@@ -101,7 +101,9 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     page.click("main a[href='/console/holds?role=holder']")
     row = page.locator("#holds tbody tr", has=page.locator(f"a[href='/console/holds/{hold_id}']"))
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("requested")
+    # The status by its Vietnamese name; the API's word stays in data-status.
+    expect(row.locator("td[data-status]")).to_have_attribute("data-status", "requested")
+    expect(row.locator("td[data-status]")).to_have_text("Đã đề nghị")
     expect(row).to_contain_text("10.000.000 ₫")
     expect(row.locator(".overdue-mark")).to_have_count(0)
     respond_by = moment(row, "td:nth-child(7) time")
@@ -111,7 +113,7 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     assert confirm_by == add_working_days(requested_at, 3), (requested_at, confirm_by)
     accessible(page, "holds")
     row.locator("a").click()
-    expect(page.locator("#hold-status")).to_have_text("requested")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "requested")
     assert moment(page, "dl.facts time >> nth=0") == respond_by
     assert moment(page, "dl.facts time >> nth=1") == confirm_by
     expect(page.locator("input[name=change][value=held]")).to_have_count(1)
@@ -119,11 +121,11 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     accessible(page, "hold")
     change(page, "held", amount="11.000.000")  # more than asked: refused, shown on the page
     expect(page.locator("p.error")).to_contain_text("10000000")
-    expect(page.locator("#hold-status")).to_have_text("requested")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "requested")
     accessible(page, "hold-refused")
     change(page, "held", amount="8.000.000")
     expect(page).to_have_url(re.compile(rf"/console/holds/{hold_id}$"))
-    expect(page.locator("#hold-status")).to_have_text("held")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "held")
     expect(page.locator("#hold-remaining")).to_have_text("8.000.000 ₫")
     # Returning waits for police; releasing to the account holder is offered meanwhile.
     expect(page.locator("input[name=change][value=return]")).to_have_count(0)
@@ -145,7 +147,7 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     expect(page.locator("#case-confirm")).to_have_value(CASE)  # the request's case
     accessible(page, "hold-confirm")
     change(page, "confirm", case_reference=CASE)
-    expect(page.locator("#hold-status")).to_have_text("confirmed")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "confirmed")
     expect(page.locator("dl.facts")).to_contain_text(CASE)
     expect(page.locator("dl.facts")).to_contain_text("C06")
     expect(page.locator("input[name=change][value=confirm]")).to_have_count(0)
@@ -153,15 +155,15 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     # VCB returns the money to the victim: nothing is held any more and the hold closes.
     page = holder.page
     page.reload()
-    expect(page.locator("#hold-status")).to_have_text("confirmed")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "confirmed")
     change(page, "return", amount="8.000.000")
-    expect(page.locator("#hold-status")).to_have_text("closed")
+    expect(page.locator("#hold-status")).to_have_attribute("data-status", "closed")
     expect(page.locator("#hold-remaining")).to_have_text("0 ₫")
     expect(page.locator("main form")).to_have_count(0)  # nothing left to do
     accessible(page, "hold-closed")
     page.click("header a[href='/console/holds']")
     row = page.locator("#holds tbody tr", has=page.locator(f"a[href='/console/holds/{hold_id}']"))
-    expect(row).to_contain_text("closed")
+    expect(row.locator("td[data-status]")).to_have_text("Đã đóng")
 
     # The recovery ledger holds the freeze and the return of the hold, under the case.
     page.click("header a[href='/console/recovery']")
@@ -182,7 +184,9 @@ def test_bank_requests_holder_holds_police_confirm_holder_returns(
     page.click("header a[href='/console/holds']")
     page.click("main a[href='/console/holds?role=requester']")
     row = page.locator("#holds tbody tr", has=page.locator(f"a[href='/console/holds/{hold_id}']"))
-    expect(row).to_contain_text("closed")
+    expect(row.locator("td[data-status]")).to_have_text("Đã đóng")
     page.click("a[hreflang=en]")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    row = page.locator("#holds tbody tr", has=page.locator(f"a[href='/console/holds/{hold_id}']"))
+    expect(row.locator("td[data-status]")).to_have_text("Closed")
     accessible(page, "holds-english")

@@ -107,7 +107,7 @@ def test_a_citizen_checks_reads_and_reports_and_an_analyst_acts(
     accessible(page, "console-citizen-report")
     page.select_option("#category", "FAKE_SHOP")
     page.click("form[action$='/flag'] button[type=submit]")
-    assert page.locator("#flag-status").inner_text() == "confirmed"
+    assert page.locator("#flag-status").get_attribute("data-status") == "confirmed"
     page.click("header a[href='/console/bulletins']")
     page.fill("#title", "Cảnh báo: shop online giả nhận cọc")
     page.select_option("#category", "FAKE_SHOP")
