@@ -14,7 +14,7 @@ from app.console.auth import SignedIn, need, submitting
 from app.console.pages import Lang, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff
-from app.console.work import categories
+from app.console.statuses import categories
 from app.db.session import writing
 from app.errors import AppError
 from app.models import CitizenReport

@@ -41,9 +41,14 @@ def status_name(translations: NullTranslations, status: str) -> str:
     return status if name is None else translations.pgettext(CONTEXT, name)
 
 
+def categories(locale: str) -> list[tuple[str, str]]:
+    """Every category (typology) as (code, name in ``locale``), for the forms' choices."""
+    return [(t.code, t.name_vi if locale == "vi" else t.name_en) for t in typologies()]
+
+
 @cache
 def _category_names(locale: str) -> dict[str, str]:
-    return {t.code: t.name_vi if locale == "vi" else t.name_en for t in typologies()}
+    return dict(categories(locale))
 
 
 def category_name(locale: str, code: str) -> str:

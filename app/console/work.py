@@ -23,6 +23,7 @@ from app.console.disputes import may_open_for
 from app.console.pages import Lang, first_error, gettext_for, locale_of, render
 from app.console.routing import ConsoleRoute
 from app.console.session import Staff, check_csrf
+from app.console.statuses import categories
 from app.db.session import writing
 from app.db.unit_of_work import UnitOfWork
 from app.errors import AppError
@@ -33,7 +34,6 @@ from app.flags.service import create_flag, flag_read, get_flag, transition_flag
 from app.idempotency.service import idempotent_create
 from app.pagination import decode_time_cursor, next_time_cursor
 from app.preconditions import etag
-from app.reference.catalogue import typologies
 from app.subjects.repository import SubjectEventRepository
 from app.subjects.schemas import SubjectIn
 from app.text import Text
@@ -44,10 +44,6 @@ FlagId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{
 Category = Annotated[str | None, Query(max_length=64)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 PAGE = 50
-
-
-def categories(locale: str) -> list[tuple[str, str]]:
-    return [(t.code, t.name_vi if locale == "vi" else t.name_en) for t in typologies()]
 
 
 @router.get("/")
